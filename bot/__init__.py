@@ -1,0 +1,1 @@
+"""suggest.watch: movie and show picks from each member's own tastes, on a local AI stack."""

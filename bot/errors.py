@@ -1,0 +1,88 @@
+"""The exception tree of suggest.watch.
+
+Adapters translate library errors (httpx, qdrant-client, sqlite) into these at the
+boundary, so front ends only ever handle our own types::
+
+    SuggestWatchError
+    ├── ConfigError            a setting is missing or invalid (start-up stops)
+    ├── InputError             the member's own mistake: empty, too long, control chars
+    ├── TasteNotFound          the member has no taste with that id
+    ├── OllamaError            anything from the Ollama server
+    │   ├── OllamaUnreachable  connection refused / timed out while connecting
+    │   ├── ModelNotFound      the model is not pulled (HTTP 404)
+    │   ├── OllamaResponseError  an {"error": ...} body, before or during a stream
+    │   └── OllamaStalled      no first token, or no chunk, within the limit
+    ├── VectorStoreError       Qdrant failed (down, locked, bad request)
+    │   └── DimensionMismatch  a collection was built with another embedding size
+    └── RecordsError           SQLite failed
+
+Every message is written for a person: it says what went wrong and, where there is
+one, what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class SuggestWatchError(Exception):
+    """Base of every error suggest.watch raises on purpose."""
+
+
+class ConfigError(SuggestWatchError):
+    """A setting is missing or has a value we cannot use."""
+
+
+class InputError(SuggestWatchError):
+    """The member gave text we cannot accept; the message tells them why."""
+
+
+class TasteNotFound(SuggestWatchError):
+    """The member asked for a taste they do not have."""
+
+
+class OllamaError(SuggestWatchError):
+    """The Ollama server could not do what we asked."""
+
+
+class OllamaUnreachable(OllamaError):
+    """No connection to the Ollama server."""
+
+
+class ModelNotFound(OllamaError):
+    """The model is not pulled on the Ollama server."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            f"The model {model!r} is not available on the Ollama server. "
+            f"Pull it with: ollama pull {model}"
+        )
+        self.model = model
+
+
+class OllamaResponseError(OllamaError):
+    """Ollama answered with an error, either as the response or mid-stream."""
+
+
+class OllamaStalled(OllamaError):
+    """Ollama stopped sending: no first token, or no chunk, within the limit."""
+
+
+class VectorStoreError(SuggestWatchError):
+    """The vector store (Qdrant) failed."""
+
+
+class DimensionMismatch(VectorStoreError):
+    """An existing collection has another vector size than the embedding model."""
+
+    def __init__(self, collection: str, stored: int, model: int) -> None:
+        super().__init__(
+            f"Collection {collection!r} holds {stored}-d vectors but the embedding model "
+            f"gives {model}-d ones (EMBED_MODEL changed?). "
+            "Rebuild the vectors from the records with: python -m bot.cli reindex"
+        )
+        self.collection = collection
+        self.stored = stored
+        self.model = model
+
+
+class RecordsError(SuggestWatchError):
+    """The SQLite records failed."""

@@ -1,0 +1,1 @@
+"""The shared recommendation pipeline. It never imports discord."""

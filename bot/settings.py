@@ -1,0 +1,130 @@
+"""All configuration, in one place: environment variables and an optional `.env` file.
+
+`Settings` is what the shared pipeline and every front end need; `DiscordSettings`
+adds what only the Discord front end needs (its token is required there and nowhere
+else). Both are created once at start with `load_settings` and passed in; a bad
+value stops start-up with one line that names the setting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are suggest.watch, a friendly film and TV expert in a Discord server. "
+    "You recommend real, existing movies and shows. You never invent titles, you keep "
+    "each pick short, and you explain every pick by the member's own stated tastes."
+)
+
+_MODEL_CONFIG = SettingsConfigDict(
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="ignore",
+    case_sensitive=False,
+    validate_default=True,
+)
+
+
+class Settings(BaseSettings):
+    """Settings of the shared pipeline (Ollama, storage, generation)."""
+
+    model_config = _MODEL_CONFIG
+
+    # Ollama
+    ollama_url: AnyHttpUrl = Field(AnyHttpUrl("http://localhost:11434"))
+    embed_model: str = Field("bge-large", min_length=1)
+    chat_model: str = Field("llama3.1:8b", min_length=1)
+    ollama_connect_timeout: float = Field(5.0, gt=0)
+    ollama_request_timeout: float = Field(60.0, gt=0)
+    # A cold 8B model can take a while to load before its first token.
+    ollama_first_token_timeout: float = Field(180.0, gt=0)
+    # Between two chunks of a healthy stream; not a cap on the whole answer.
+    ollama_idle_timeout: float = Field(60.0, gt=0)
+
+    # Storage
+    qdrant_url: AnyHttpUrl | None = None
+    qdrant_api_key: SecretStr | None = None
+    data_dir: Path = Path("./data")
+
+    # Tastes and retrieval
+    taste_max_chars: int = Field(300, ge=10, le=2000)
+    max_tastes_per_member: int = Field(200, ge=1, le=10_000)
+    query_max_chars: int = Field(300, ge=10, le=2000)
+    retrieval_limit: int = Field(3, ge=1, le=20)
+
+    # Generation options (Ollama's `options`)
+    gen_temperature: float = Field(0.7, ge=0, le=2)
+    gen_top_p: float = Field(0.9, gt=0, le=1)
+    gen_top_k: int = Field(40, ge=1)
+    gen_num_predict: int = Field(800, ge=16, le=8192)
+    gen_seed: int | None = None
+    gen_num_ctx: int | None = Field(None, ge=512)
+    gen_repeat_penalty: float | None = Field(None, gt=0)
+    gen_presence_penalty: float | None = None
+    gen_frequency_penalty: float | None = None
+    system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, min_length=1)
+
+    log_level: str = Field("INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "suggest_watch.sqlite3"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    def generation_options(self) -> dict[str, Any]:
+        """The `options` object sent to Ollama with every chat request."""
+        options: dict[str, Any] = {
+            "temperature": self.gen_temperature,
+            "top_p": self.gen_top_p,
+            "top_k": self.gen_top_k,
+            "num_predict": self.gen_num_predict,
+            "seed": self.gen_seed,
+            "num_ctx": self.gen_num_ctx,
+            "repeat_penalty": self.gen_repeat_penalty,
+            "presence_penalty": self.gen_presence_penalty,
+            "frequency_penalty": self.gen_frequency_penalty,
+        }
+        return {name: value for name, value in options.items() if value is not None}
+
+
+class DiscordSettings(Settings):
+    """Settings of the Discord front end: the pipeline's plus the bot's own."""
+
+    discord_token: SecretStr = Field(min_length=1)
+    discord_guild_id: int | None = Field(None, gt=0)
+    stream_edit_interval: float = Field(1.0, ge=0.2, le=30)
+    max_concurrent_generations: int = Field(2, ge=1, le=100)
+
+
+SettingsT = TypeVar("SettingsT", bound=Settings)
+
+
+def load_settings(cls: type[SettingsT] = Settings, **overrides: Any) -> SettingsT:  # type: ignore[assignment]
+    """Create the settings once, turning a validation error into one clear line."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """`GEN_TOP_P: Input should be less than or equal to 1 (got '3')` — never the value of a secret."""
+    problems = []
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+        message = error["msg"]
+        if "token" not in name.lower() and "key" not in name.lower() and error.get("input"):
+            message += f" (got {error['input']!r})"
+        if error["type"] == "missing":
+            message = "is required but not set (in the environment or .env)"
+        problems.append(f"{name}: {message}")
+    return "Invalid configuration: " + "; ".join(problems)

@@ -1,0 +1,1 @@
+"""Tests of the Discord front end (mirrors bot/discord_bot)."""

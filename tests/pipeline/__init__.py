@@ -1,0 +1,1 @@
+"""Tests of the shared pipeline (mirrors bot/pipeline)."""
