@@ -117,7 +117,10 @@ def load_settings(cls: type[SettingsT] = Settings, **overrides: Any) -> Settings
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """`GEN_TOP_P: Input should be less than or equal to 1 (got '3')` — never the value of a secret."""
+    """One line per bad setting, e.g. `GEN_TOP_P: Input should be ... (got '3')`.
+
+    The value of a secret is never shown.
+    """
     problems = []
     for error in exc.errors():
         name = "_".join(str(part) for part in error["loc"]).upper() or "settings"

@@ -1,0 +1,393 @@
+"""The shared recommendation pipeline: every front end's one way in.
+
+"Fast retrieval, slow generation": `suggest` embeds the request, takes the member's
+most similar tastes, builds the prompt and streams the model's answer as events.
+Tastes live in SQLite (the record) and in the vector store (derived, rebuildable by
+`reindex`); a taste is in both or in neither. Every method takes the member's id and
+touches only that member's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
+from dataclasses import dataclass
+
+from bot.errors import (
+    DimensionMismatch,
+    InputError,
+    ModelNotFound,
+    OllamaError,
+    SuggestWatchError,
+    TasteNotFound,
+    VectorStoreError,
+)
+from bot.pipeline.events import (
+    Failed,
+    Finished,
+    GenerationStats,
+    MatchedTaste,
+    Retrieved,
+    SuggestionEvent,
+    SuggestionStatus,
+    SuggestionTimings,
+    Taste,
+    TextDelta,
+)
+from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.prompt import build_messages
+from bot.pipeline.records import Records
+from bot.pipeline.text import clean_text
+from bot.pipeline.vectors import PerMemberCollections, TastePoint, TasteVectors
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MIN_COUNT = 1
+MAX_COUNT = 10
+DEFAULT_COUNT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheck:
+    """One line of `doctor`: what was checked, whether it is fine, and what to do if not."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexReport:
+    members: int
+    tastes: int
+    dimension: int | None
+    dropped_collections: int
+
+
+class Pipeline:
+    """Tastes in, reasoned picks out. Create with `open_pipeline(settings)`."""
+
+    def __init__(
+        self, settings: Settings, ollama: OllamaClient, records: Records, vectors: TasteVectors
+    ) -> None:
+        self.settings = settings
+        self._ollama = ollama
+        self._records = records
+        self._vectors = vectors
+
+    # -- tastes ---------------------------------------------------------------------------
+
+    async def prefer(self, member_id: str, text: str) -> Taste:
+        """Store a taste for the member, in both stores or in neither."""
+        text = clean_text(text, max_chars=self.settings.taste_max_chars, what="A taste")
+        existing = await self._records.find_taste(member_id, text)
+        if existing:
+            raise InputError(f"You already have that taste (#{existing.id}).")
+        if await self._records.count_tastes(member_id) >= self.settings.max_tastes_per_member:
+            raise InputError(
+                f"You have {self.settings.max_tastes_per_member} tastes, the most allowed. "
+                "Forget some before adding more."
+            )
+        [vector] = await self._ollama.embed(self.settings.embed_model, [text])
+        taste = await self._records.add_taste(member_id, text)
+        try:
+            await self._vectors.upsert(member_id, TastePoint(taste.id, text, vector))
+        except VectorStoreError:
+            # Take the record back so no taste exists in one store only.
+            await self._records.delete_taste(member_id, taste.id)
+            raise
+        log.info("Member %s stored taste #%d", member_id, taste.id)
+        return taste
+
+    async def tastes(self, member_id: str) -> list[Taste]:
+        """The member's tastes, oldest first."""
+        return await self._records.list_tastes(member_id)
+
+    async def forget(self, member_id: str, taste_id: int) -> Taste:
+        """Remove one of the member's own tastes."""
+        found = await self._records.get_tastes(member_id, [taste_id])
+        if taste_id not in found:
+            raise TasteNotFound(
+                f"You have no taste #{taste_id}. See your tastes for their numbers."
+            )
+        # Vector first: if it fails the taste stays whole in both stores.
+        await self._vectors.delete(member_id, [taste_id])
+        await self._records.delete_taste(member_id, taste_id)
+        log.info("Member %s forgot taste #%d", member_id, taste_id)
+        return found[taste_id]
+
+    async def forget_all(self, member_id: str) -> int:
+        """Remove all of the member's tastes; returns how many there were."""
+        await self._vectors.drop_member(member_id)
+        removed = await self._records.delete_member_tastes(member_id)
+        log.info("Member %s forgot all %d tastes", member_id, removed)
+        return removed
+
+    # -- suggestions ----------------------------------------------------------------------
+
+    async def suggest(
+        self, member_id: str, query: str, count: int = DEFAULT_COUNT
+    ) -> AsyncIterator[SuggestionEvent]:
+        """Stream one suggestion: `Retrieved`, `TextDelta`s, then `Finished` or `Failed`.
+
+        Raises `InputError` before any event for a bad request. Closing the generator
+        early (`aclose()`) closes the model's stream and records the suggestion as
+        cancelled with the text so far. The suggestion is recorded whatever happens.
+        """
+        query = clean_text(query, max_chars=self.settings.query_max_chars, what="A request")
+        if not MIN_COUNT <= count <= MAX_COUNT:
+            raise InputError(f"Ask for {MIN_COUNT} to {MAX_COUNT} picks, not {count}.")
+
+        try:
+            retrieved = await self._retrieve(member_id, query, count)
+        except SuggestWatchError as exc:
+            yield await self._failed_before_generation(member_id, query, count, exc)
+            return
+
+        messages = build_messages(
+            system_prompt=self.settings.system_prompt,
+            query=query,
+            matches=retrieved.matches,
+            count=count,
+        )
+        parts: list[str] = []
+        stats: GenerationStats | None = None
+        started = time.perf_counter()
+        first_token: float | None = None
+
+        def timings() -> SuggestionTimings:
+            return SuggestionTimings(
+                embed_seconds=retrieved.embed_seconds,
+                search_seconds=retrieved.search_seconds,
+                first_token_seconds=first_token,
+                generation_seconds=time.perf_counter() - started,
+            )
+
+        async def record(status: SuggestionStatus, error: str | None = None) -> None:
+            await self._records.finish_suggestion(
+                retrieved.suggestion_id,
+                text="".join(parts),
+                status=status,
+                timings=timings(),
+                stats=stats,
+                error=error,
+            )
+
+        try:
+            yield retrieved
+            stream = self._ollama.chat_stream(
+                self.settings.chat_model, messages, options=self.settings.generation_options()
+            )
+            async with aclosing(stream):
+                async for chunk in stream:
+                    if chunk.stats is not None:
+                        stats = chunk.stats
+                    if chunk.text:
+                        if first_token is None:
+                            first_token = time.perf_counter() - started
+                        parts.append(chunk.text)
+                        yield TextDelta(chunk.text)
+        except OllamaError as exc:
+            status = SuggestionStatus.INTERRUPTED if parts else SuggestionStatus.FAILED
+            log.warning("Suggestion #%d %s: %s", retrieved.suggestion_id, status, exc)
+            await record(status, str(exc))
+            yield Failed(retrieved.suggestion_id, "".join(parts), status, exc, timings())
+            return
+        except (GeneratorExit, asyncio.CancelledError):
+            # Closed by the front end (Stop) or cancelled (shutdown): keep what arrived.
+            log.info(
+                "Suggestion #%d cancelled after %d pieces", retrieved.suggestion_id, len(parts)
+            )
+            await record(SuggestionStatus.CANCELLED, "Stopped before the answer was complete.")
+            raise
+        await record(SuggestionStatus.COMPLETE)
+        yield Finished(retrieved.suggestion_id, "".join(parts), timings(), stats)
+
+    async def _retrieve(self, member_id: str, query: str, count: int) -> Retrieved:
+        started = time.perf_counter()
+        [vector] = await self._ollama.embed(self.settings.embed_model, [query])
+        embedded = time.perf_counter()
+        hits = await self._vectors.search(member_id, vector, self.settings.retrieval_limit)
+        # The record is the truth: a vector without its row (a crash mid-forget) is skipped.
+        found = await self._records.get_tastes(member_id, [hit.taste_id for hit in hits])
+        searched = time.perf_counter()
+        matches = tuple(
+            MatchedTaste(hit.taste_id, found[hit.taste_id].text, hit.score)
+            for hit in hits
+            if hit.taste_id in found
+        )
+        has_tastes = bool(matches) or await self._records.count_tastes(member_id) > 0
+        timings = SuggestionTimings(
+            embed_seconds=embedded - started, search_seconds=searched - embedded
+        )
+        suggestion_id = await self._records.start_suggestion(
+            member_id, query, count, matches, self.settings.chat_model, timings
+        )
+        return Retrieved(
+            suggestion_id=suggestion_id,
+            query=query,
+            count=count,
+            matches=matches,
+            has_tastes=has_tastes,
+            embed_seconds=timings.embed_seconds or 0.0,
+            search_seconds=timings.search_seconds or 0.0,
+        )
+
+    async def _failed_before_generation(
+        self, member_id: str, query: str, count: int, error: SuggestWatchError
+    ) -> Failed:
+        """Record a suggestion that failed during retrieval, if the records still work."""
+        log.warning("Suggestion for member %s failed before generation: %s", member_id, error)
+        timings = SuggestionTimings()
+        suggestion_id: int | None = None
+        try:
+            suggestion_id = await self._records.start_suggestion(
+                member_id,
+                query,
+                count,
+                (),
+                self.settings.chat_model,
+                timings,
+                status=SuggestionStatus.FAILED,
+            )
+            await self._records.finish_suggestion(
+                suggestion_id,
+                text="",
+                status=SuggestionStatus.FAILED,
+                timings=timings,
+                error=str(error),
+            )
+        except SuggestWatchError as exc:
+            log.error("Could not record the failed suggestion either: %s", exc)
+        return Failed(suggestion_id, "", SuggestionStatus.FAILED, error, timings)
+
+    # -- feedback -------------------------------------------------------------------------
+
+    async def link_message(
+        self, suggestion_id: int, message_id: int, channel_id: int | None
+    ) -> None:
+        """Remember that a front-end message shows this suggestion (for its ratings)."""
+        await self._records.link_message(suggestion_id, message_id, channel_id)
+
+    async def record_feedback(
+        self, member_id: str, message_id: int, emoji: str, added: bool
+    ) -> int | None:
+        """Store a rating on a suggestion's message; None (nothing stored) for other messages."""
+        suggestion_id = await self._records.suggestion_for_message(message_id)
+        if suggestion_id is None:
+            return None
+        await self._records.add_feedback(member_id, suggestion_id, message_id, emoji, added)
+        return suggestion_id
+
+    # -- maintenance ----------------------------------------------------------------------
+
+    async def reindex(self, progress: Callable[[str, int], None] | None = None) -> ReindexReport:
+        """Rebuild every member's vectors from the records (after EMBED_MODEL changes)."""
+        members = await self._records.members_with_tastes()
+        dimension: int | None = None
+        total = 0
+        for member_id in members:
+            tastes = await self._records.list_tastes(member_id)
+            # The client batches the texts, so one member with hundreds of tastes is fine.
+            vectors = await self._ollama.embed(self.settings.embed_model, [t.text for t in tastes])
+            dimension = len(vectors[0])
+            points = [TastePoint(t.id, t.text, v) for t, v in zip(tastes, vectors, strict=True)]
+            await self._vectors.rebuild_member(member_id, dimension, points)
+            total += len(tastes)
+            if progress:
+                progress(member_id, len(tastes))
+        dropped = await self._vectors.drop_members_except(members)
+        log.info(
+            "Reindexed %d tastes of %d members; dropped %d stale collections",
+            total,
+            len(members),
+            dropped,
+        )
+        return ReindexReport(len(members), total, dimension, dropped)
+
+    async def health(self) -> list[HealthCheck]:
+        """Check every part the pipeline depends on; never raises for a failed part."""
+        checks: list[HealthCheck] = []
+        try:
+            version = await self._ollama.version()
+        except OllamaError as exc:
+            checks.append(HealthCheck("Ollama", False, str(exc), "Start Ollama or fix OLLAMA_URL."))
+        else:
+            checks.append(HealthCheck("Ollama", True, f"reachable, version {version}"))
+            checks.append(await self._check_model("Embedding model", self.settings.embed_model))
+            checks.append(await self._check_model("Chat model", self.settings.chat_model))
+            checks.append(await self._check_dimension())
+        checks.append(await self._check_records())
+        return checks
+
+    async def _check_model(self, role: str, model: str) -> HealthCheck:
+        try:
+            await self._ollama.show(model)
+        except ModelNotFound:
+            return HealthCheck(role, False, f"{model} is not pulled", f"ollama pull {model}")
+        except OllamaError as exc:
+            return HealthCheck(role, False, f"{model}: {exc}")
+        return HealthCheck(role, True, f"{model} is pulled")
+
+    async def _check_dimension(self) -> HealthCheck:
+        name = "Vector store"
+        try:
+            dimension = await self._ollama.embedding_dimension(self.settings.embed_model)
+            stored = await self._vectors.dimensions()
+        except SuggestWatchError as exc:
+            return HealthCheck(name, False, str(exc))
+        mismatched = sorted(n for n, size in stored.items() if size != dimension)
+        detail = (
+            f"{len(stored)} member collection(s); {self.settings.embed_model} gives {dimension}-d"
+        )
+        if mismatched:
+            error = DimensionMismatch(mismatched[0], stored[mismatched[0]], dimension)
+            return HealthCheck(
+                name,
+                False,
+                f"{len(mismatched)} collection(s): {error}",
+                "python -m bot.cli reindex",
+            )
+        return HealthCheck(name, True, detail)
+
+    async def _check_records(self) -> HealthCheck:
+        try:
+            version = await self._records.schema_version()
+            suggestions = await self._records.count_suggestions()
+            members = await self._records.members_with_tastes()
+        except SuggestWatchError as exc:
+            return HealthCheck("Records", False, str(exc))
+        return HealthCheck(
+            "Records",
+            True,
+            f"{self.settings.sqlite_path}, schema v{version}, {len(members)} member(s) with "
+            f"tastes, {suggestions} suggestion(s)",
+        )
+
+
+@asynccontextmanager
+async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
+    """Open Ollama, the records and the vector store; close them all on the way out."""
+    async with AsyncExitStack() as stack:
+        ollama = await stack.enter_async_context(
+            OllamaClient(
+                str(settings.ollama_url),
+                connect_timeout=settings.ollama_connect_timeout,
+                request_timeout=settings.ollama_request_timeout,
+                first_token_timeout=settings.ollama_first_token_timeout,
+                idle_timeout=settings.ollama_idle_timeout,
+            )
+        )
+        records = await stack.enter_async_context(Records.open(settings.sqlite_path))
+        vectors = await PerMemberCollections.open(
+            path=settings.qdrant_path,
+            url=str(settings.qdrant_url) if settings.qdrant_url else None,
+            api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
+        )
+        stack.push_async_callback(vectors.close)
+        yield Pipeline(settings, ollama, records, vectors)

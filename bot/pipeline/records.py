@@ -1,0 +1,436 @@
+"""The system of record: tastes, suggestions and feedback in SQLite (aiosqlite, WAL).
+
+The vector store is derived from these records and can always be rebuilt from them
+(`reindex`); nothing here is ever derived from the vector store. Every method
+translates sqlite errors into `RecordsError` at this boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import RecordsError
+from bot.pipeline.events import (
+    GenerationStats,
+    MatchedTaste,
+    SuggestionStatus,
+    SuggestionTimings,
+    Taste,
+)
+
+log = logging.getLogger(__name__)
+
+# One script per schema version; a database at version N runs scripts N+1 onwards.
+# Never edit a released script: add the next one.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first release.
+    """
+    CREATE TABLE tastes (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        member_id   TEXT    NOT NULL,
+        text        TEXT    NOT NULL,
+        created_at  TEXT    NOT NULL
+    );
+    CREATE INDEX tastes_by_member ON tastes (member_id, id);
+
+    CREATE TABLE suggestions (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        member_id            TEXT    NOT NULL,
+        query                TEXT    NOT NULL,
+        count                INTEGER NOT NULL,
+        matches              TEXT    NOT NULL,  -- JSON: [{taste_id, text, score}]
+        model                TEXT    NOT NULL,
+        text                 TEXT    NOT NULL DEFAULT '',
+        status               TEXT    NOT NULL,
+        error                TEXT,
+        embed_seconds        REAL,
+        search_seconds       REAL,
+        first_token_seconds  REAL,
+        generation_seconds   REAL,
+        prompt_tokens        INTEGER,
+        completion_tokens    INTEGER,
+        tokens_per_second    REAL,
+        created_at           TEXT    NOT NULL,
+        finished_at          TEXT
+    );
+    CREATE INDEX suggestions_by_member ON suggestions (member_id, id);
+
+    CREATE TABLE suggestion_messages (
+        message_id     INTEGER PRIMARY KEY,
+        suggestion_id  INTEGER NOT NULL REFERENCES suggestions (id),
+        channel_id     INTEGER
+    );
+
+    CREATE TABLE feedback (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        member_id      TEXT    NOT NULL,
+        suggestion_id  INTEGER NOT NULL REFERENCES suggestions (id),
+        message_id     INTEGER NOT NULL,
+        emoji          TEXT    NOT NULL,
+        action         TEXT    NOT NULL CHECK (action IN ('added', 'removed')),
+        created_at     TEXT    NOT NULL
+    );
+    CREATE INDEX feedback_by_suggestion ON feedback (suggestion_id, id);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionRecord:
+    """One row of `suggestions`, as read back."""
+
+    id: int
+    member_id: str
+    query: str
+    count: int
+    matches: tuple[MatchedTaste, ...]
+    model: str
+    text: str
+    status: SuggestionStatus
+    error: str | None
+    timings: SuggestionTimings
+    completion_tokens: int | None
+    tokens_per_second: float | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRecord:
+    """One reaction added to or removed from a suggestion's message."""
+
+    member_id: str
+    suggestion_id: int
+    message_id: int
+    emoji: str
+    added: bool
+    created_at: datetime
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _taste(row: sqlite3.Row) -> Taste:
+    return Taste(
+        id=row["id"],
+        member_id=row["member_id"],
+        text=row["text"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+class Records:
+    """Async access to the SQLite records. Open with `Records.open(path)`."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path) -> AsyncIterator[Records]:
+        """Open (creating and migrating as needed) the database at `path`."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = await aiosqlite.connect(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise RecordsError(f"Cannot open the records database at {path}: {exc}") from exc
+        try:
+            connection.row_factory = sqlite3.Row
+            records = cls(connection)
+            await records._prepare()
+            yield records
+        finally:
+            await connection.close()
+
+    async def _prepare(self) -> None:
+        async with self._translated("prepare the database"):
+            await self._db.execute("PRAGMA journal_mode = WAL")
+            await self._db.execute("PRAGMA foreign_keys = ON")
+            # Wait for a lock held by another process (the terminal front end) briefly.
+            await self._db.execute("PRAGMA busy_timeout = 5000")
+            await self._migrate()
+            abandoned = await self._execute_write(
+                "UPDATE suggestions SET status = ?, error = ?, finished_at = ? WHERE status = ?",
+                (
+                    SuggestionStatus.INTERRUPTED,
+                    "The bot stopped while this suggestion was being written.",
+                    _now(),
+                    SuggestionStatus.RUNNING,
+                ),
+            )
+            if abandoned:
+                log.warning(
+                    "Marked %d suggestion(s) left running by a stop as interrupted", abandoned
+                )
+
+    async def _migrate(self) -> None:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = row[0] if row else 0
+        if version > SCHEMA_VERSION:
+            raise RecordsError(
+                f"The records database is at schema version {version}, newer than this "
+                f"release knows ({SCHEMA_VERSION}). Upgrade suggest.watch."
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            log.info("Migrating the records database to schema version %d", number)
+            await self._db.executescript(
+                f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+
+    async def schema_version(self) -> int:
+        async with self._translated("read the schema version"):
+            return (await self._fetch_one("PRAGMA user_version"))[0]
+
+    # -- tastes ---------------------------------------------------------------------------
+
+    async def add_taste(self, member_id: str, text: str) -> Taste:
+        created_at = _now()
+        async with self._translated("store the taste"):
+            cursor = await self._db.execute(
+                "INSERT INTO tastes (member_id, text, created_at) VALUES (?, ?, ?)",
+                (member_id, text, created_at),
+            )
+            await self._db.commit()
+        assert cursor.lastrowid is not None
+        return Taste(cursor.lastrowid, member_id, text, datetime.fromisoformat(created_at))
+
+    async def list_tastes(self, member_id: str) -> list[Taste]:
+        """The member's tastes, oldest first."""
+        async with self._translated("read the tastes"):
+            rows = await self._fetch_all(
+                "SELECT * FROM tastes WHERE member_id = ? ORDER BY id", (member_id,)
+            )
+        return [_taste(row) for row in rows]
+
+    async def get_tastes(self, member_id: str, taste_ids: Iterable[int]) -> dict[int, Taste]:
+        """The member's tastes among `taste_ids`; ids of others' tastes are simply absent."""
+        ids = list(taste_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        async with self._translated("read the tastes"):
+            rows = await self._fetch_all(
+                f"SELECT * FROM tastes WHERE member_id = ? AND id IN ({marks})", (member_id, *ids)
+            )
+        return {row["id"]: _taste(row) for row in rows}
+
+    async def count_tastes(self, member_id: str) -> int:
+        async with self._translated("count the tastes"):
+            row = await self._fetch_one(
+                "SELECT COUNT(*) FROM tastes WHERE member_id = ?", (member_id,)
+            )
+        return row[0]
+
+    async def find_taste(self, member_id: str, text: str) -> Taste | None:
+        """The member's taste with this text (ignoring case), if they stated it already."""
+        async with self._translated("read the tastes"):
+            rows = await self._fetch_all(
+                "SELECT * FROM tastes WHERE member_id = ? AND lower(text) = lower(?) LIMIT 1",
+                (member_id, text),
+            )
+        return _taste(rows[0]) if rows else None
+
+    async def delete_taste(self, member_id: str, taste_id: int) -> bool:
+        async with self._translated("remove the taste"):
+            removed = await self._execute_write(
+                "DELETE FROM tastes WHERE member_id = ? AND id = ?", (member_id, taste_id)
+            )
+        return removed > 0
+
+    async def delete_member_tastes(self, member_id: str) -> int:
+        async with self._translated("remove the tastes"):
+            return await self._execute_write("DELETE FROM tastes WHERE member_id = ?", (member_id,))
+
+    async def members_with_tastes(self) -> list[str]:
+        async with self._translated("list the members"):
+            rows = await self._fetch_all("SELECT DISTINCT member_id FROM tastes ORDER BY member_id")
+        return [row[0] for row in rows]
+
+    # -- suggestions ----------------------------------------------------------------------
+
+    async def start_suggestion(
+        self,
+        member_id: str,
+        query: str,
+        count: int,
+        matches: Sequence[MatchedTaste],
+        model: str,
+        timings: SuggestionTimings,
+        status: SuggestionStatus = SuggestionStatus.RUNNING,
+    ) -> int:
+        """Record a suggestion as it starts; `finish_suggestion` records how it ended."""
+        matches_json = json.dumps(
+            [{"taste_id": m.taste_id, "text": m.text, "score": m.score} for m in matches]
+        )
+        async with self._translated("record the suggestion"):
+            cursor = await self._db.execute(
+                """INSERT INTO suggestions (member_id, query, count, matches, model, status,
+                       embed_seconds, search_seconds, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    member_id,
+                    query,
+                    count,
+                    matches_json,
+                    model,
+                    status,
+                    timings.embed_seconds,
+                    timings.search_seconds,
+                    _now(),
+                ),
+            )
+            await self._db.commit()
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def finish_suggestion(
+        self,
+        suggestion_id: int,
+        *,
+        text: str,
+        status: SuggestionStatus,
+        timings: SuggestionTimings,
+        stats: GenerationStats | None = None,
+        error: str | None = None,
+    ) -> None:
+        async with self._translated("record the suggestion's outcome"):
+            await self._execute_write(
+                """UPDATE suggestions SET text = ?, status = ?, error = ?, first_token_seconds = ?,
+                       generation_seconds = ?, prompt_tokens = ?, completion_tokens = ?,
+                       tokens_per_second = ?, finished_at = ?
+                   WHERE id = ?""",
+                (
+                    text,
+                    status,
+                    error,
+                    timings.first_token_seconds,
+                    timings.generation_seconds,
+                    stats.prompt_tokens if stats else None,
+                    stats.completion_tokens if stats else None,
+                    stats.tokens_per_second if stats else None,
+                    _now(),
+                    suggestion_id,
+                ),
+            )
+
+    async def get_suggestion(self, suggestion_id: int) -> SuggestionRecord | None:
+        async with self._translated("read the suggestion"):
+            rows = await self._fetch_all("SELECT * FROM suggestions WHERE id = ?", (suggestion_id,))
+        if not rows:
+            return None
+        row = rows[0]
+        return SuggestionRecord(
+            id=row["id"],
+            member_id=row["member_id"],
+            query=row["query"],
+            count=row["count"],
+            matches=tuple(MatchedTaste(**match) for match in json.loads(row["matches"])),
+            model=row["model"],
+            text=row["text"],
+            status=SuggestionStatus(row["status"]),
+            error=row["error"],
+            timings=SuggestionTimings(
+                embed_seconds=row["embed_seconds"],
+                search_seconds=row["search_seconds"],
+                first_token_seconds=row["first_token_seconds"],
+                generation_seconds=row["generation_seconds"],
+            ),
+            completion_tokens=row["completion_tokens"],
+            tokens_per_second=row["tokens_per_second"],
+            created_at=datetime.fromisoformat(row["created_at"]),
+        )
+
+    async def count_suggestions(self) -> int:
+        async with self._translated("count the suggestions"):
+            return (await self._fetch_one("SELECT COUNT(*) FROM suggestions"))[0]
+
+    # -- messages and feedback ------------------------------------------------------------
+
+    async def link_message(
+        self, suggestion_id: int, message_id: int, channel_id: int | None
+    ) -> None:
+        async with self._translated("link the message to its suggestion"):
+            await self._execute_write(
+                """INSERT INTO suggestion_messages (message_id, suggestion_id, channel_id)
+                   VALUES (?, ?, ?) ON CONFLICT (message_id) DO NOTHING""",
+                (message_id, suggestion_id, channel_id),
+            )
+
+    async def suggestion_for_message(self, message_id: int) -> int | None:
+        async with self._translated("look up the message"):
+            rows = await self._fetch_all(
+                "SELECT suggestion_id FROM suggestion_messages WHERE message_id = ?", (message_id,)
+            )
+        return rows[0][0] if rows else None
+
+    async def add_feedback(
+        self, member_id: str, suggestion_id: int, message_id: int, emoji: str, added: bool
+    ) -> None:
+        async with self._translated("record the feedback"):
+            await self._execute_write(
+                """INSERT INTO feedback
+                       (member_id, suggestion_id, message_id, emoji, action, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (
+                    member_id,
+                    suggestion_id,
+                    message_id,
+                    emoji,
+                    "added" if added else "removed",
+                    _now(),
+                ),
+            )
+
+    async def list_feedback(self, suggestion_id: int) -> list[FeedbackRecord]:
+        async with self._translated("read the feedback"):
+            rows = await self._fetch_all(
+                "SELECT * FROM feedback WHERE suggestion_id = ? ORDER BY id", (suggestion_id,)
+            )
+        return [
+            FeedbackRecord(
+                member_id=row["member_id"],
+                suggestion_id=row["suggestion_id"],
+                message_id=row["message_id"],
+                emoji=row["emoji"],
+                added=row["action"] == "added",
+                created_at=datetime.fromisoformat(row["created_at"]),
+            )
+            for row in rows
+        ]
+
+    # -- helpers --------------------------------------------------------------------------
+
+    async def _fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._db.execute(sql, parameters) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _fetch_one(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Row:
+        rows = await self._fetch_all(sql, parameters)
+        return rows[0]
+
+    async def _execute_write(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+        """Run one write and commit it; returns the number of rows it changed."""
+        cursor = await self._db.execute(sql, parameters)
+        await self._db.commit()
+        return cursor.rowcount
+
+    @asynccontextmanager
+    async def _translated(self, doing: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except (sqlite3.Error, ValueError) as exc:
+            # ValueError: aiosqlite's "no active connection" after close.
+            log.error("SQLite failed to %s: %s", doing, exc)
+            raise RecordsError(f"Could not {doing}: the records database failed ({exc}).") from exc
