@@ -1,0 +1,23 @@
+"""Fixtures for the pipeline tests: settings on a temporary DATA_DIR and an open pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.pipeline.pipeline import Pipeline, open_pipeline
+from bot.settings import Settings
+from tests.fakes.ollama_server import FakeOllama
+
+
+@pytest.fixture
+def settings(fake_ollama: FakeOllama, tmp_path: Path) -> Settings:
+    return Settings(ollama_url=fake_ollama.url, data_dir=tmp_path / "data", _env_file=None)
+
+
+@pytest.fixture
+async def pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
+    async with open_pipeline(settings) as opened:
+        yield opened

@@ -1,0 +1,479 @@
+"""The pipeline end to end against the fake Ollama, embedded Qdrant and real SQLite."""
+
+import asyncio
+import shutil
+from contextlib import aclosing
+
+import pytest
+
+from bot.errors import (
+    DimensionMismatch,
+    InputError,
+    ModelNotFound,
+    OllamaResponseError,
+    OllamaStalled,
+    OllamaUnreachable,
+    TasteNotFound,
+    VectorStoreError,
+)
+from bot.pipeline.events import (
+    Failed,
+    Finished,
+    Retrieved,
+    SuggestionEvent,
+    SuggestionStatus,
+    TextDelta,
+)
+from bot.pipeline.pipeline import Pipeline, open_pipeline
+from bot.settings import Settings
+from tests.fakes.ollama_server import DEFAULT_ANSWER, FakeOllama, Fault, FaultKind, unused_port
+
+TASTES = (
+    "slow thoughtful sci-fi like Arrival",
+    "heist movies with clever twists",
+    "cozy british baking shows",
+    "animated films from studio ghibli",
+)
+
+
+async def collect(
+    pipeline: Pipeline, member: str, query: str, count: int = 4
+) -> list[SuggestionEvent]:
+    return [event async for event in pipeline.suggest(member, query, count)]
+
+
+async def add_tastes(pipeline: Pipeline, member: str, texts: tuple[str, ...] = TASTES) -> None:
+    for text in texts:
+        await pipeline.prefer(member, text)
+
+
+def chat_prompt(fake: FakeOllama, index: int = -1) -> str:
+    return fake.chat_requests[index].body["messages"][-1]["content"]
+
+
+# -- tastes -------------------------------------------------------------------------------
+
+
+async def test_prefer_stores_a_cleaned_taste_that_tastes_lists(pipeline: Pipeline) -> None:
+    taste = await pipeline.prefer("alice", "  slow   sci-fi\n")
+    assert taste.text == "slow sci-fi"
+    assert [t.text for t in await pipeline.tastes("alice")] == ["slow sci-fi"]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("   ", "cannot be empty"), ("x" * 301, "at most 300"), ("bad\x00byte", "control")],
+)
+async def test_bad_taste_text_is_refused_and_nothing_is_stored(
+    pipeline: Pipeline, fake_ollama: FakeOllama, text: str, reason: str
+) -> None:
+    with pytest.raises(InputError, match=reason):
+        await pipeline.prefer("alice", text)
+    assert await pipeline.tastes("alice") == []
+    assert fake_ollama.embed_requests == []  # refused before any model time is spent
+
+
+async def test_the_same_taste_twice_is_refused(pipeline: Pipeline) -> None:
+    first = await pipeline.prefer("alice", "Film noir")
+    with pytest.raises(InputError, match=f"already have that taste \\(#{first.id}\\)"):
+        await pipeline.prefer("alice", "film   NOIR")
+
+
+async def test_a_member_cannot_store_more_than_the_limit(settings: Settings) -> None:
+    limited = settings.model_copy(update={"max_tastes_per_member": 2})
+    async with open_pipeline(limited) as pipeline:
+        await add_tastes(pipeline, "alice", TASTES[:2])
+        with pytest.raises(InputError, match="the most allowed"):
+            await pipeline.prefer("alice", TASTES[2])
+
+
+async def test_prefer_with_ollama_down_stores_nothing(settings: Settings) -> None:
+    down = settings.model_copy(update={"ollama_url": f"http://127.0.0.1:{unused_port()}"})
+    async with open_pipeline(down) as pipeline:
+        with pytest.raises(OllamaUnreachable, match="Cannot reach Ollama"):
+            await pipeline.prefer("alice", "noir")
+        assert await pipeline.tastes("alice") == []
+
+
+async def test_prefer_with_the_embedding_model_missing_names_the_pull(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.models.discard("bge-large")
+    with pytest.raises(ModelNotFound, match="ollama pull bge-large"):
+        await pipeline.prefer("alice", "noir")
+    assert await pipeline.tastes("alice") == []
+
+
+async def test_a_failed_vector_write_leaves_no_orphan_record(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_upsert(*args: object) -> None:
+        raise VectorStoreError("Could not store the taste's vector: the vector store failed.")
+
+    monkeypatch.setattr(pipeline._vectors, "upsert", broken_upsert)
+    with pytest.raises(VectorStoreError):
+        await pipeline.prefer("alice", "noir")
+    assert await pipeline.tastes("alice") == []
+
+
+async def test_forget_removes_the_taste_from_both_stores(pipeline: Pipeline) -> None:
+    await add_tastes(pipeline, "alice")
+    arrival = (await pipeline.tastes("alice"))[0]
+    forgotten = await pipeline.forget("alice", arrival.id)
+    assert forgotten == arrival
+    assert arrival.id not in [t.id for t in await pipeline.tastes("alice")]
+    events = await collect(pipeline, "alice", "slow thoughtful sci-fi like Arrival")
+    retrieved = events[0]
+    assert isinstance(retrieved, Retrieved)
+    assert arrival.id not in [m.taste_id for m in retrieved.matches]
+
+
+async def test_a_member_cannot_forget_another_members_taste(pipeline: Pipeline) -> None:
+    bobs = await pipeline.prefer("bob", "musicals")
+    with pytest.raises(TasteNotFound, match=f"no taste #{bobs.id}"):
+        await pipeline.forget("alice", bobs.id)
+    assert [t.id for t in await pipeline.tastes("bob")] == [bobs.id]
+
+
+async def test_forget_all_removes_only_the_members_tastes(pipeline: Pipeline) -> None:
+    await add_tastes(pipeline, "alice")
+    await pipeline.prefer("bob", "musicals")
+    assert await pipeline.forget_all("alice") == len(TASTES)
+    assert await pipeline.tastes("alice") == []
+    assert len(await pipeline.tastes("bob")) == 1
+
+
+# -- suggestions --------------------------------------------------------------------------
+
+
+async def test_suggest_yields_retrieved_then_text_then_finished(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    await add_tastes(pipeline, "alice")
+    events = await collect(pipeline, "alice", "thoughtful sci-fi tonight")
+    assert isinstance(events[0], Retrieved)
+    assert isinstance(events[-1], Finished)
+    deltas = [e.text for e in events[1:-1] if isinstance(e, TextDelta)]
+    assert len(deltas) == len(events) - 2 > 1
+    assert "".join(deltas) == events[-1].text == DEFAULT_ANSWER
+    assert events[-1].stats is not None and events[-1].stats.completion_tokens > 0
+
+
+async def test_retrieval_takes_the_top_three_tastes_with_scores_best_first(
+    pipeline: Pipeline,
+) -> None:
+    await add_tastes(pipeline, "alice")
+    retrieved = (await collect(pipeline, "alice", "thoughtful sci-fi like Arrival"))[0]
+    assert isinstance(retrieved, Retrieved)
+    assert len(retrieved.matches) == 3
+    assert retrieved.matches[0].text == "slow thoughtful sci-fi like Arrival"
+    scores = [m.score for m in retrieved.matches]
+    assert scores == sorted(scores, reverse=True)
+    assert 0 < scores[0] <= 1.0001
+
+
+async def test_the_prompt_holds_the_request_matched_tastes_scores_and_count(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    await add_tastes(pipeline, "alice")
+    events = await collect(pipeline, "alice", "thoughtful sci-fi", count=6)
+    retrieved = events[0]
+    assert isinstance(retrieved, Retrieved)
+    prompt = chat_prompt(fake_ollama)
+    assert '"thoughtful sci-fi"' in prompt
+    for match in retrieved.matches:
+        assert f'"{match.text}" (similarity {match.score:.2f})' in prompt
+    assert "Recommend 6 specific movies or shows" in prompt
+    body = fake_ollama.chat_requests[-1].body
+    assert body["model"] == "llama3.1:8b"
+    assert body["options"]["temperature"] == 0.7
+    assert body["options"]["num_predict"] == 800
+
+
+async def test_no_other_members_taste_reaches_the_prompt(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    await pipeline.prefer("bob", "thoughtful sci-fi secret of bob")
+    await pipeline.prefer("alice", "romantic comedies")
+    await collect(pipeline, "alice", "thoughtful sci-fi")
+    assert "secret of bob" not in chat_prompt(fake_ollama)
+    assert "romantic comedies" in chat_prompt(fake_ollama)
+
+
+async def test_a_member_without_tastes_gets_picks_from_the_request_alone(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    await pipeline.prefer("bob", "sci-fi")
+    events = await collect(pipeline, "alice", "sci-fi")
+    retrieved = events[0]
+    assert isinstance(retrieved, Retrieved)
+    assert retrieved.matches == () and not retrieved.has_tastes
+    assert "not told us their tastes" in chat_prompt(fake_ollama)
+    assert isinstance(events[-1], Finished)
+
+
+@pytest.mark.parametrize(("query", "count"), [("  ", 4), ("q" * 301, 4), ("ok", 0), ("ok", 11)])
+async def test_a_bad_request_is_refused_before_anything_runs(
+    pipeline: Pipeline, fake_ollama: FakeOllama, query: str, count: int
+) -> None:
+    with pytest.raises(InputError):
+        await collect(pipeline, "alice", query, count)
+    assert fake_ollama.requests == []
+
+
+async def test_a_complete_suggestion_is_recorded_with_its_timings(pipeline: Pipeline) -> None:
+    await add_tastes(pipeline, "alice")
+    events = await collect(pipeline, "alice", "heists")
+    finished = events[-1]
+    assert isinstance(finished, Finished)
+    stored = await pipeline._records.get_suggestion(finished.suggestion_id)
+    assert stored is not None
+    assert stored.status is SuggestionStatus.COMPLETE
+    assert stored.text == DEFAULT_ANSWER
+    assert stored.query == "heists" and stored.member_id == "alice"
+    assert len(stored.matches) == 3
+    assert stored.timings.embed_seconds is not None
+    assert stored.timings.search_seconds is not None
+    assert stored.timings.first_token_seconds is not None
+    assert stored.completion_tokens and stored.tokens_per_second
+
+
+# -- faults during a suggestion -------------------------------------------------------------
+
+
+async def assert_recorded(pipeline: Pipeline, failed: Failed, status: SuggestionStatus) -> None:
+    assert failed.suggestion_id is not None
+    stored = await pipeline._records.get_suggestion(failed.suggestion_id)
+    assert stored is not None
+    assert stored.status is status
+    assert stored.text == failed.text
+    assert stored.error == str(failed.error)
+
+
+async def test_chat_model_not_pulled_fails_with_the_pull_command_and_is_recorded(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.models.discard("llama3.1:8b")
+    events = await collect(pipeline, "alice", "noir")
+    failed = events[-1]
+    assert isinstance(failed, Failed)
+    assert isinstance(failed.error, ModelNotFound)
+    assert "ollama pull llama3.1:8b" in str(failed.error)
+    assert failed.status is SuggestionStatus.FAILED and failed.text == ""
+    await assert_recorded(pipeline, failed, SuggestionStatus.FAILED)
+
+
+async def test_an_error_mid_stream_keeps_the_partial_text(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.fault = Fault(FaultKind.ERROR_LINE, after_tokens=5, message="out of memory")
+    events = await collect(pipeline, "alice", "noir")
+    failed = events[-1]
+    assert isinstance(failed, Failed)
+    assert isinstance(failed.error, OllamaResponseError)
+    assert "out of memory" in str(failed.error)
+    streamed = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert failed.text == streamed and len(streamed) > 0
+    assert failed.status is SuggestionStatus.INTERRUPTED
+    await assert_recorded(pipeline, failed, SuggestionStatus.INTERRUPTED)
+
+
+async def test_a_cut_stream_is_interrupted_with_its_partial_text(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.fault = Fault(FaultKind.CUT, after_tokens=3)
+    failed = (await collect(pipeline, "alice", "noir"))[-1]
+    assert isinstance(failed, Failed)
+    assert failed.status is SuggestionStatus.INTERRUPTED and failed.text
+    await assert_recorded(pipeline, failed, SuggestionStatus.INTERRUPTED)
+
+
+async def test_a_stalled_stream_is_interrupted_after_the_idle_limit(
+    settings: Settings, fake_ollama: FakeOllama
+) -> None:
+    impatient = settings.model_copy(update={"ollama_idle_timeout": 0.3})
+    fake_ollama.fault = Fault(FaultKind.STALL, after_tokens=4)
+    async with open_pipeline(impatient) as pipeline:
+        failed = (await collect(pipeline, "alice", "noir"))[-1]
+        assert isinstance(failed, Failed)
+        assert isinstance(failed.error, OllamaStalled)
+        assert failed.status is SuggestionStatus.INTERRUPTED and failed.text
+        await assert_recorded(pipeline, failed, SuggestionStatus.INTERRUPTED)
+
+
+async def test_a_malformed_line_is_skipped_and_the_answer_completes(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.fault = Fault(FaultKind.MALFORMED_LINE, after_tokens=2)
+    finished = (await collect(pipeline, "alice", "noir"))[-1]
+    assert isinstance(finished, Finished)
+    assert finished.text == DEFAULT_ANSWER
+
+
+async def test_ollama_down_fails_the_suggestion_and_records_it(settings: Settings) -> None:
+    down = settings.model_copy(update={"ollama_url": f"http://127.0.0.1:{unused_port()}"})
+    async with open_pipeline(down) as pipeline:
+        events = await collect(pipeline, "alice", "noir")
+        assert len(events) == 1
+        failed = events[0]
+        assert isinstance(failed, Failed) and isinstance(failed.error, OllamaUnreachable)
+        await assert_recorded(pipeline, failed, SuggestionStatus.FAILED)
+
+
+async def test_a_vector_store_error_during_retrieval_fails_cleanly(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await pipeline.prefer("alice", "noir")
+
+    async def broken_search(*args: object) -> list[object]:
+        raise VectorStoreError("Could not search the tastes: the vector store failed.")
+
+    monkeypatch.setattr(pipeline._vectors, "search", broken_search)
+    failed = (await collect(pipeline, "alice", "noir"))[-1]
+    assert isinstance(failed, Failed) and isinstance(failed.error, VectorStoreError)
+    await assert_recorded(pipeline, failed, SuggestionStatus.FAILED)
+    assert len(await pipeline.tastes("alice")) == 1  # nothing already stored is lost
+
+
+async def test_closing_the_stream_early_cancels_and_keeps_the_text(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.tokens_per_second = 200
+    received: list[str] = []
+    suggestion_id = None
+    async with aclosing(pipeline.suggest("alice", "noir")) as events:
+        async for event in events:
+            if isinstance(event, Retrieved):
+                suggestion_id = event.suggestion_id
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+                if len(received) == 3:
+                    break  # the member pressed Stop
+    await fake_ollama.wait_for(lambda: fake_ollama.streams_closed_early == 1)
+    assert suggestion_id is not None
+    stored = await pipeline._records.get_suggestion(suggestion_id)
+    assert stored is not None
+    assert stored.status is SuggestionStatus.CANCELLED
+    assert stored.text == "".join(received)
+
+
+async def test_a_cancelled_task_records_the_suggestion_as_cancelled(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.fault = Fault(FaultKind.STALL, after_tokens=2)
+    first_text = asyncio.Event()
+    seen: dict[str, int] = {}
+
+    async def consume() -> None:
+        async for event in pipeline.suggest("alice", "noir"):
+            if isinstance(event, Retrieved):
+                seen["id"] = event.suggestion_id
+            if isinstance(event, TextDelta):
+                first_text.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(first_text.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stored = await pipeline._records.get_suggestion(seen["id"])
+    assert stored is not None and stored.status is SuggestionStatus.CANCELLED
+
+
+# -- dimensions, reindex, restart -----------------------------------------------------------
+
+
+async def test_a_changed_embedding_size_is_detected_and_reindex_fixes_it(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    await add_tastes(pipeline, "alice")
+    await pipeline.prefer("bob", "musicals")
+    fake_ollama.embed_dim = 384  # EMBED_MODEL changed to a smaller model
+    with pytest.raises(DimensionMismatch, match="reindex"):
+        await pipeline.prefer("alice", "noir")
+    failed = (await collect(pipeline, "alice", "sci-fi"))[-1]
+    assert isinstance(failed, Failed) and isinstance(failed.error, DimensionMismatch)
+
+    report = await pipeline.reindex()
+    assert (report.members, report.tastes, report.dimension) == (2, len(TASTES) + 1, 384)
+    retrieved = (await collect(pipeline, "alice", "thoughtful sci-fi like Arrival"))[0]
+    assert isinstance(retrieved, Retrieved)
+    assert retrieved.matches[0].text == "slow thoughtful sci-fi like Arrival"
+
+
+async def test_reindex_rebuilds_a_lost_vector_store(settings: Settings) -> None:
+    async with open_pipeline(settings) as pipeline:
+        await add_tastes(pipeline, "alice")
+    shutil.rmtree(settings.qdrant_path)
+    async with open_pipeline(settings) as pipeline:
+        retrieved = (await collect(pipeline, "alice", "heist movies"))[0]
+        assert isinstance(retrieved, Retrieved) and retrieved.matches == ()
+        await pipeline.reindex()
+        retrieved = (await collect(pipeline, "alice", "heist movies"))[0]
+        assert isinstance(retrieved, Retrieved)
+        assert retrieved.matches[0].text == "heist movies with clever twists"
+
+
+async def test_tastes_and_vectors_survive_a_restart(settings: Settings) -> None:
+    async with open_pipeline(settings) as pipeline:
+        await add_tastes(pipeline, "alice")
+        finished = (await collect(pipeline, "alice", "baking"))[-1]
+        assert isinstance(finished, Finished)
+    async with open_pipeline(settings) as pipeline:
+        assert [t.text for t in await pipeline.tastes("alice")] == list(TASTES)
+        retrieved = (await collect(pipeline, "alice", "cozy baking shows"))[0]
+        assert isinstance(retrieved, Retrieved)
+        assert retrieved.matches[0].text == "cozy british baking shows"
+        stored = await pipeline._records.get_suggestion(finished.suggestion_id)
+        assert stored is not None and stored.status is SuggestionStatus.COMPLETE
+
+
+# -- feedback and health ------------------------------------------------------------------
+
+
+async def test_feedback_is_stored_only_for_a_suggestions_messages(pipeline: Pipeline) -> None:
+    finished = (await collect(pipeline, "alice", "noir"))[-1]
+    assert isinstance(finished, Finished)
+    await pipeline.link_message(finished.suggestion_id, 5001, 42)
+    assert await pipeline.record_feedback("bob", 5001, "👍", added=True) == finished.suggestion_id
+    assert await pipeline.record_feedback("bob", 9999, "👍", added=True) is None
+    feedback = await pipeline._records.list_feedback(finished.suggestion_id)
+    assert [(f.member_id, f.emoji, f.added) for f in feedback] == [("bob", "👍", True)]
+
+
+async def test_health_reports_every_part_fine(pipeline: Pipeline) -> None:
+    await pipeline.prefer("alice", "noir")
+    checks = {check.name: check for check in await pipeline.health()}
+    assert all(check.ok for check in checks.values()), checks
+    assert "1024-d" in checks["Vector store"].detail
+    assert "schema v1" in checks["Records"].detail
+
+
+async def test_health_names_the_pull_for_a_missing_model(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.models.discard("llama3.1:8b")
+    checks = {check.name: check for check in await pipeline.health()}
+    assert not checks["Chat model"].ok
+    assert checks["Chat model"].fix == "ollama pull llama3.1:8b"
+    assert checks["Embedding model"].ok
+
+
+async def test_health_names_reindex_for_a_dimension_mismatch(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    await pipeline.prefer("alice", "noir")
+    fake_ollama.embed_dim = 768
+    # A restart with another EMBED_MODEL: nothing cached from before.
+    pipeline._ollama._dimensions.clear()
+    checks = {check.name: check for check in await pipeline.health()}
+    assert not checks["Vector store"].ok
+    assert checks["Vector store"].fix == "python -m bot.cli reindex"
+
+
+async def test_health_with_ollama_down_says_so(settings: Settings) -> None:
+    down = settings.model_copy(update={"ollama_url": f"http://127.0.0.1:{unused_port()}"})
+    async with open_pipeline(down) as pipeline:
+        checks = await pipeline.health()
+    assert [c.name for c in checks] == ["Ollama", "Records"]
+    assert not checks[0].ok and "Cannot reach Ollama" in checks[0].detail

@@ -1,0 +1,48 @@
+"""The prompt's structure: request, history with scores, then the instructions."""
+
+from bot.pipeline.events import MatchedTaste
+from bot.pipeline.prompt import build_messages, build_request
+
+MATCHES = (
+    MatchedTaste(1, "slow thoughtful sci-fi like Arrival", 0.8123),
+    MatchedTaste(7, "heist movies", 0.41),
+)
+
+
+def test_request_comes_first_then_history_then_instructions() -> None:
+    text = build_request(query="sci-fi tonight", matches=MATCHES, count=4)
+    request = text.index('"sci-fi tonight"')
+    history = text.index("Based on their preference history")
+    instructions = text.index("Recommend 4 specific movies or shows")
+    assert request < history < instructions
+
+
+def test_history_lists_each_taste_with_its_similarity_in_order() -> None:
+    text = build_request(query="q", matches=MATCHES, count=2)
+    assert '1. "slow thoughtful sci-fi like Arrival" (similarity 0.81)' in text
+    assert '2. "heist movies" (similarity 0.41)' in text
+
+
+def test_instructions_ask_for_title_year_description_reason_and_confidence() -> None:
+    text = build_request(query="q", matches=MATCHES, count=3)
+    for part in (
+        "numbered list",
+        "Title (Year)",
+        "one-two sentence description",
+        "why it matches",
+        "confidence: a number from 0.0 to 1.0",
+    ):
+        assert part in text
+
+
+def test_without_tastes_the_prompt_says_to_use_the_request_alone() -> None:
+    text = build_request(query="q", matches=(), count=1)
+    assert "not told us their tastes" in text
+    assert "preference history" not in text
+    assert "(1 pick)" in text
+
+
+def test_messages_are_system_then_user() -> None:
+    messages = build_messages(system_prompt="be brief", query="q", matches=MATCHES, count=4)
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert messages[0]["content"] == "be brief"

@@ -1,0 +1,144 @@
+"""The SQLite records: schema, tastes per member, suggestions, feedback, restarts."""
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.errors import RecordsError
+from bot.pipeline.events import (
+    GenerationStats,
+    MatchedTaste,
+    SuggestionStatus,
+    SuggestionTimings,
+)
+from bot.pipeline.records import SCHEMA_VERSION, Records
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "records.sqlite3"
+
+
+@pytest.fixture
+async def records(db_path: Path) -> AsyncIterator[Records]:
+    async with Records.open(db_path) as opened:
+        yield opened
+
+
+async def test_a_new_database_is_migrated_to_the_current_schema(records: Records) -> None:
+    assert await records.schema_version() == SCHEMA_VERSION
+
+
+async def test_the_database_uses_write_ahead_logging(records: Records, db_path: Path) -> None:
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_a_database_from_a_newer_release_is_refused(db_path: Path) -> None:
+    with sqlite3.connect(db_path) as raw:
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(RecordsError, match="newer than this release"):
+        async with Records.open(db_path):
+            pass
+
+
+async def test_tastes_are_listed_per_member_oldest_first(records: Records) -> None:
+    first = await records.add_taste("alice", "noir")
+    await records.add_taste("bob", "musicals")
+    second = await records.add_taste("alice", "heists")
+    assert [t.id for t in await records.list_tastes("alice")] == [first.id, second.id]
+    assert [t.text for t in await records.list_tastes("bob")] == ["musicals"]
+
+
+async def test_get_tastes_never_returns_another_members_taste(records: Records) -> None:
+    alices = await records.add_taste("alice", "noir")
+    bobs = await records.add_taste("bob", "musicals")
+    found = await records.get_tastes("alice", [alices.id, bobs.id])
+    assert set(found) == {alices.id}
+
+
+async def test_delete_taste_only_deletes_the_members_own(records: Records) -> None:
+    bobs = await records.add_taste("bob", "musicals")
+    assert not await records.delete_taste("alice", bobs.id)
+    assert await records.count_tastes("bob") == 1
+    assert await records.delete_taste("bob", bobs.id)
+    assert await records.count_tastes("bob") == 0
+
+
+async def test_find_taste_ignores_case(records: Records) -> None:
+    taste = await records.add_taste("alice", "Film Noir")
+    assert await records.find_taste("alice", "film noir") == taste
+    assert await records.find_taste("bob", "film noir") is None
+
+
+async def test_a_suggestion_is_recorded_with_matches_timings_and_outcome(records: Records) -> None:
+    matches = [MatchedTaste(3, "noir", 0.75)]
+    suggestion_id = await records.start_suggestion(
+        "alice",
+        "dark films",
+        4,
+        matches,
+        "llama3.1:8b",
+        SuggestionTimings(embed_seconds=0.01, search_seconds=0.002),
+    )
+    await records.finish_suggestion(
+        suggestion_id,
+        text="1. **Se7en (1995)**",
+        status=SuggestionStatus.COMPLETE,
+        timings=SuggestionTimings(first_token_seconds=0.5, generation_seconds=4.0),
+        stats=GenerationStats(completion_tokens=40, eval_seconds=2.0),
+    )
+    stored = await records.get_suggestion(suggestion_id)
+    assert stored is not None
+    assert stored.matches == (MatchedTaste(3, "noir", 0.75),)
+    assert stored.status is SuggestionStatus.COMPLETE
+    assert stored.text == "1. **Se7en (1995)**"
+    assert stored.timings.embed_seconds == pytest.approx(0.01)
+    assert stored.timings.first_token_seconds == pytest.approx(0.5)
+    assert stored.tokens_per_second == pytest.approx(20.0)
+
+
+async def test_a_suggestion_left_running_by_a_stop_is_marked_interrupted(db_path: Path) -> None:
+    async with Records.open(db_path) as records:
+        suggestion_id = await records.start_suggestion(
+            "alice", "q", 4, [], "m", SuggestionTimings()
+        )
+    async with Records.open(db_path) as reopened:
+        stored = await reopened.get_suggestion(suggestion_id)
+    assert stored is not None
+    assert stored.status is SuggestionStatus.INTERRUPTED
+
+
+async def test_feedback_is_kept_per_linked_message_across_a_restart(db_path: Path) -> None:
+    async with Records.open(db_path) as records:
+        suggestion_id = await records.start_suggestion(
+            "alice", "q", 4, [], "m", SuggestionTimings()
+        )
+        await records.link_message(suggestion_id, 111, 222)
+    async with Records.open(db_path) as records:
+        assert await records.suggestion_for_message(111) == suggestion_id
+        assert await records.suggestion_for_message(999) is None
+        await records.add_feedback("bob", suggestion_id, 111, "👍", added=True)
+        await records.add_feedback("bob", suggestion_id, 111, "👍", added=False)
+        feedback = await records.list_feedback(suggestion_id)
+    assert [(f.member_id, f.emoji, f.added) for f in feedback] == [
+        ("bob", "👍", True),
+        ("bob", "👍", False),
+    ]
+
+
+async def test_sqlite_errors_become_records_errors(db_path: Path) -> None:
+    async with Records.open(db_path) as records:
+        await records._db.execute("DROP TABLE tastes")
+        with pytest.raises(RecordsError, match="Could not read the tastes"):
+            await records.list_tastes("alice")
+
+
+async def test_an_unopenable_path_is_a_records_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(RecordsError, match="Cannot open the records database"):
+        async with Records.open(blocker / "records.sqlite3"):
+            pass
