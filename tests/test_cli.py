@@ -1,0 +1,207 @@
+"""The terminal front end, in-process and as a real `python -m bot.cli` process."""
+
+import asyncio
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, build_parser, run
+from bot.settings import Settings
+from tests.fakes.ollama_server import FakeOllama, Fault, FaultKind
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Session:
+    """Runs CLI commands in-process against one DATA_DIR and keeps what they printed."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.out = ""
+        self.err = ""
+
+    async def __call__(self, *argv: str, stdin: str = "") -> int:
+        out, err = io.StringIO(), io.StringIO()
+        args = build_parser().parse_args(list(argv))
+        code = await run(args, self.settings, out, err, io.StringIO(stdin))
+        self.out, self.err = out.getvalue(), err.getvalue()
+        return code
+
+
+@pytest.fixture
+def cli(fake_ollama: FakeOllama, tmp_path: Path) -> Session:
+    return Session(Settings(ollama_url=fake_ollama.url, data_dir=tmp_path, _env_file=None))
+
+
+async def test_prefer_then_tastes_lists_them_numbered(cli: Session) -> None:
+    assert await cli("--member", "alice", "prefer", "slow", "sci-fi", "like", "Arrival") == EXIT_OK
+    assert "Stored taste #1: slow sci-fi like Arrival" in cli.out
+    await cli("--member", "alice", "prefer", "heist movies")
+    assert await cli("--member", "alice", "tastes") == EXIT_OK
+    assert "#1  slow sci-fi like Arrival" in cli.out
+    assert "#2  heist movies" in cli.out
+
+
+async def test_suggest_shows_status_matches_with_scores_then_the_picks(
+    cli: Session, fake_ollama: FakeOllama
+) -> None:
+    for taste in ("slow thoughtful sci-fi like Arrival", "heist movies", "baking shows"):
+        await cli("--member", "alice", "prefer", taste)
+    assert await cli("--member", "alice", "suggest", "thoughtful", "sci-fi", "-n", "3") == EXIT_OK
+    lines = cli.out.splitlines()
+    assert lines[0] == 'Searching for "thoughtful sci-fi"…'
+    assert lines[1].startswith("Matched 3 of your tastes (embed ")
+    assert lines[2].split(maxsplit=1)[1] == "slow thoughtful sci-fi like Arrival"
+    assert float(lines[2].split()[0]) > float(lines[3].split()[0])
+    assert "Asking llama3.1:8b for 3 pick(s)…" in cli.out
+    assert fake_ollama.answer in cli.out
+    assert "suggestion #1" in lines[-1]
+
+
+async def test_suggest_without_tastes_says_how_to_add_them(cli: Session) -> None:
+    assert await cli("--member", "newbie", "suggest", "comedy") == EXIT_OK
+    assert "You have no tastes yet" in cli.out
+    assert 'suggest-watch prefer "what you like"' in cli.out
+
+
+async def test_members_only_see_their_own_tastes(cli: Session) -> None:
+    await cli("--member", "alice", "prefer", "film noir")
+    await cli("--member", "bob", "tastes")
+    assert "film noir" not in cli.out
+    assert await cli("--member", "bob", "forget", "1") == EXIT_FAILED
+    assert "no taste #1" in cli.err
+    await cli("--member", "alice", "tastes")
+    assert "film noir" in cli.out
+
+
+async def test_forget_one_and_forget_all_with_confirmation(cli: Session) -> None:
+    for taste in ("noir", "heists", "musicals"):
+        await cli("--member", "alice", "prefer", taste)
+    assert await cli("--member", "alice", "forget", "2") == EXIT_OK
+    assert "Forgot taste #2: heists" in cli.out
+    await cli("--member", "alice", "forget", "--all", stdin="n\n")
+    assert "Kept your tastes." in cli.out
+    await cli("--member", "alice", "forget", "--all", stdin="y\n")
+    assert "Forgot all 2 of your tastes." in cli.out
+    await cli("--member", "alice", "tastes")
+    assert "You have no tastes yet" in cli.out
+
+
+async def test_bad_input_is_one_clear_line_and_a_failing_exit(cli: Session) -> None:
+    assert await cli("prefer", "   ") == EXIT_FAILED
+    assert cli.err == "Error: A taste cannot be empty: write a few words.\n"
+    assert await cli("suggest", "noir", "-n", "11") == EXIT_FAILED
+    assert cli.err == "Error: Ask for 1 to 10 picks, not 11.\n"
+
+
+async def test_a_fault_mid_stream_keeps_the_text_and_explains(
+    cli: Session, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.fault = Fault(FaultKind.ERROR_LINE, after_tokens=4, message="CUDA out of memory")
+    assert await cli("suggest", "noir") == EXIT_FAILED
+    assert "1. **Arrival" in cli.out  # what arrived stays on screen
+    assert "CUDA out of memory" in cli.err
+    assert "it is saved" in cli.err
+
+
+async def test_reindex_reports_what_it_rebuilt(cli: Session) -> None:
+    await cli("--member", "alice", "prefer", "noir")
+    await cli("--member", "bob", "prefer", "musicals")
+    assert await cli("reindex") == EXIT_OK
+    assert "Reindexed 2 taste(s) of 2 member(s), 1024-d" in cli.out
+
+
+async def test_doctor_passes_when_all_is_well(cli: Session) -> None:
+    assert await cli("doctor") == EXIT_OK
+    assert "All good." in cli.out
+
+
+async def test_doctor_prints_the_pull_line_for_a_missing_model(
+    cli: Session, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.models.discard("bge-large")
+    assert await cli("doctor") == EXIT_FAILED
+    assert "[FAIL] Embedding model: bge-large is not pulled" in cli.out
+    assert "fix: ollama pull bge-large" in cli.out
+
+
+# -- the real process ------------------------------------------------------------------------
+
+
+def cli_env(fake: FakeOllama, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEN_", "OLLAMA_"))}
+    env.update(OLLAMA_URL=fake.url, DATA_DIR=str(data_dir), PYTHONPATH=str(REPO), **extra)
+    return env
+
+
+async def run_process(env: dict[str, str], *argv: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *argv,
+        env=env,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_process_streams_the_answer_before_it_is_complete(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    fake_ollama.tokens_per_second = 40  # the default answer takes a few seconds
+    env = cli_env(fake_ollama, tmp_path)
+    code, _, err = await run_process(env, "--member", "alice", "prefer", "noir films")
+    assert code == EXIT_OK, err
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "--member",
+        "alice",
+        "suggest",
+        "noir",
+        env=env,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = b""
+    while not line.startswith(b"1. **"):
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert line, "the process ended before any pick arrived"
+    # The first pick is on screen while the model is still generating the rest.
+    assert fake_ollama.streams_finished == 0
+    rest, _ = await process.communicate()
+    assert process.returncode == EXIT_OK
+    assert fake_ollama.streams_finished == 1
+    assert b"suggestion #1" in rest
+
+
+async def test_a_bad_setting_stops_the_process_with_one_line_naming_it(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    code, _, err = await run_process(cli_env(fake_ollama, tmp_path, GEN_TOP_P="3"), "tastes")
+    assert code == EXIT_CONFIG
+    assert err.count("\n") == 1
+    assert err.startswith("Invalid configuration: GEN_TOP_P:")
+    assert "Traceback" not in err
+
+
+async def test_records_and_vectors_survive_between_processes(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    env = cli_env(fake_ollama, tmp_path)
+    await run_process(env, "--member", "alice", "prefer", "cozy baking shows")
+    await run_process(env, "--member", "alice", "prefer", "heist movies")
+    code, out, _ = await run_process(env, "--member", "alice", "suggest", "baking")
+    assert code == EXIT_OK
+    assert out.splitlines()[2].endswith("cozy baking shows")
