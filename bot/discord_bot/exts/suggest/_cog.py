@@ -1,0 +1,222 @@
+"""The /suggest command: acknowledge at once, then stream the pipeline's events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_bot.client import SuggestWatchBot
+from bot.discord_bot.error_handler import describe_error, handle_command_error, log_fault
+from bot.discord_bot.exts.suggest import _render as render
+from bot.discord_bot.exts.suggest._slots import GenerationSlots
+from bot.discord_bot.streaming import EditableMessage, StreamedReply
+from bot.errors import InputError, SuggestWatchError
+from bot.pipeline.events import Failed, Finished, Retrieved, TextDelta
+
+log = logging.getLogger(__name__)
+
+NO_PINGS = discord.AllowedMentions.none()
+RATING_EMOJIS = ("👍", "👎")
+MIN_COUNT, MAX_COUNT, DEFAULT_COUNT = 1, 10, 4
+
+
+class StopButton(discord.ui.View):
+    """The Stop button under a streaming answer; only the member who asked may press it."""
+
+    def __init__(self, owner_id: int, on_stop: Callable[[], None]) -> None:
+        super().__init__(timeout=None)
+        self.owner_id = owner_id
+        self.is_pressed = False
+        self._on_stop = on_stop
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            render.ONLY_THE_ASKER, ephemeral=True, allowed_mentions=NO_PINGS
+        )
+        return False
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
+    ) -> None:
+        await handle_command_error(interaction, error)
+
+    @discord.ui.button(label="Stop", emoji="⏹️", style=discord.ButtonStyle.danger)
+    async def stop_button(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        # Acknowledge without a change: the answer's own next edit shows the result.
+        await interaction.response.defer()
+        self.is_pressed = True
+        self.stop()
+        self._on_stop()
+
+
+@dataclass
+class _Outcome:
+    """How one generation ended, for the final edit and the rating prompt."""
+
+    suggestion_id: int | None = None
+    footer: str = ""
+    is_finished: bool = False
+    refused: InputError | None = None
+
+
+class Suggest(commands.Cog):
+    """Streams picks from the member's tastes into a public reply."""
+
+    def __init__(self, bot: SuggestWatchBot) -> None:
+        self.bot = bot
+        self.slots = GenerationSlots(bot.settings.max_concurrent_generations)
+
+    @app_commands.command(name="suggest", description="Get movie and show picks from your tastes")
+    @app_commands.describe(
+        query="What you are in the mood for, e.g. 'a tense thriller for tonight'",
+        count=f"How many picks ({MIN_COUNT} to {MAX_COUNT}, {DEFAULT_COUNT} by default)",
+    )
+    async def suggest(
+        self,
+        interaction: discord.Interaction,
+        query: str,
+        count: app_commands.Range[int, MIN_COUNT, MAX_COUNT] = DEFAULT_COUNT,
+    ) -> None:
+        member_id = str(interaction.user.id)
+        if not self.slots.claim_member(member_id):
+            await interaction.response.send_message(
+                render.ALREADY_RUNNING, ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
+        try:
+            # Discord's deadline is 3 s whatever the model does: acknowledge first.
+            await interaction.response.defer(thinking=True)
+            await self._answer(interaction, member_id, query, count)
+        finally:
+            self.slots.release_member(member_id)
+
+    async def _answer(
+        self, interaction: discord.Interaction, member_id: str, query: str, count: int
+    ) -> None:
+        reply = self._new_reply(interaction)
+        outcome = _Outcome()
+        generation = asyncio.create_task(self._generate(reply, outcome, member_id, query, count))
+        stop = StopButton(interaction.user.id, on_stop=generation.cancel)
+        reply.set_view(stop)
+        try:
+            await asyncio.wait({generation})
+        finally:
+            if not generation.done():  # we are being cancelled: the bot is shutting down
+                generation.cancel()
+                await reply.abandon()
+        stop.stop()
+
+        if generation.cancelled():
+            outcome.footer = render.STOPPED
+        elif generation.exception() is not None:
+            await reply.finish(render.BROKEN)
+            raise generation.exception()  # type: ignore[misc]  # to the central handler
+        elif outcome.refused is not None and not reply.body:
+            await self._refuse(interaction, reply, outcome.refused)
+            return
+
+        messages = await reply.finish(outcome.footer)
+        await self._offer_rating(interaction, outcome, messages)
+
+    def _new_reply(self, interaction: discord.Interaction) -> StreamedReply:
+        async def edit_first(content: str, view: discord.ui.View | None) -> EditableMessage:
+            return await interaction.edit_original_response(
+                content=content, view=view, allowed_mentions=NO_PINGS
+            )
+
+        async def send_more(content: str) -> EditableMessage:
+            return await interaction.followup.send(content, wait=True, allowed_mentions=NO_PINGS)
+
+        return StreamedReply(
+            edit_first=edit_first,
+            send_more=send_more,
+            interval=self.bot.settings.stream_edit_interval,
+        )
+
+    async def _generate(
+        self, reply: StreamedReply, outcome: _Outcome, member_id: str, query: str, count: int
+    ) -> None:
+        """Wait for a slot, then render the pipeline's events into `reply`."""
+
+        def show_waiting(running: int) -> None:
+            reply.set_header(render.waiting(running, self.slots.limit))
+            reply.start()
+
+        async with self.slots.generation(on_wait=show_waiting):
+            try:
+                events = self.bot.pipeline.suggest(member_id, query, count)
+                async with aclosing(events):
+                    async for event in events:
+                        self._render(reply, outcome, event)
+            except InputError as exc:
+                log_fault(exc, "/suggest")
+                outcome.refused = exc
+                outcome.footer = f"⚠️ {describe_error(exc)}"
+
+    @staticmethod
+    def _render(reply: StreamedReply, outcome: _Outcome, event: object) -> None:
+        match event:
+            case Retrieved():
+                outcome.suggestion_id = event.suggestion_id
+                reply.set_header(render.retrieved(event))
+                reply.start()
+            case TextDelta(text=text):
+                reply.append(text)
+            case Finished():
+                outcome.is_finished = True
+                outcome.footer = render.RATE_PROMPT
+            case Failed():
+                outcome.suggestion_id = event.suggestion_id
+                outcome.footer = render.failed(event)
+                reply.start()
+
+    async def _refuse(
+        self, interaction: discord.Interaction, reply: StreamedReply, error: InputError
+    ) -> None:
+        """A bad request: say why privately and take the public placeholder away."""
+        await reply.abandon()
+        # Delete first: the first follow-up after a defer would replace the placeholder
+        # (and be public) instead of arriving as a private message.
+        try:
+            await interaction.delete_original_response()
+        except discord.HTTPException as exc:
+            log.warning("Could not remove the placeholder of a refused /suggest: %s", exc)
+        await interaction.followup.send(
+            describe_error(error), ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+    async def _offer_rating(
+        self,
+        interaction: discord.Interaction,
+        outcome: _Outcome,
+        messages: list[EditableMessage],
+    ) -> None:
+        """Link the answer's messages to the suggestion and add the 👍 👎 prompt."""
+        if outcome.suggestion_id is None or not messages:
+            return
+        try:
+            for message in messages:
+                await self.bot.pipeline.link_message(
+                    outcome.suggestion_id, message.id, interaction.channel_id
+                )
+        except SuggestWatchError as exc:
+            log_fault(exc, f"Linking suggestion #{outcome.suggestion_id} to its messages")
+            return
+        if not outcome.is_finished:
+            return
+        last = messages[-1]
+        for emoji in RATING_EMOJIS:
+            try:
+                await last.add_reaction(emoji)  # type: ignore[attr-defined]
+            except discord.HTTPException as exc:
+                log.warning("Could not add the rating prompt %s: %s", emoji, exc)
+                return

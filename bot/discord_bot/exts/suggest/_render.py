@@ -1,0 +1,54 @@
+"""The words of a /suggest reply: status lines, the matched tastes and the endings."""
+
+from __future__ import annotations
+
+from bot.discord_bot.error_handler import describe_error
+from bot.pipeline.events import Failed, Retrieved
+
+RATE_PROMPT = "Rate these picks with 👍 or 👎."
+STOPPED = "⏹️ Stopped. What was written so far is kept."
+BROKEN = "⚠️ This answer broke off because of an error on my side."
+ALREADY_RUNNING = (
+    "You already have a suggestion being written. "
+    "Wait for it to finish, or press its **Stop** button, then ask again."
+)
+ONLY_THE_ASKER = "Only the member who asked for this suggestion can stop it."
+
+
+def picks(count: int) -> str:
+    return "1 pick" if count == 1 else f"{count} picks"
+
+
+def searching(query: str, count: int) -> str:
+    return f"🔎 Looking for {picks(count)} for “{query}”…"
+
+
+def waiting(running: int, limit: int) -> str:
+    return (
+        f"⏳ Waiting for a free slot: {running} suggestion(s) are being written right now "
+        f"(at most {limit} at once). Yours starts as soon as one finishes."
+    )
+
+
+def retrieved(event: Retrieved) -> str:
+    """The header: what was asked and which of the member's tastes shape the answer."""
+    lines = [f"🎬 **{picks(event.count)} for “{event.query}”**"]
+    if event.matches:
+        lines.append(f"Matched {len(event.matches)} of your tastes:")
+        lines += [f"> `{match.score:.2f}` {match.text}" for match in event.matches]
+    elif event.has_tastes:
+        lines.append("None of your tastes matched this request closely.")
+    else:
+        lines.append(
+            "You have no tastes yet, so these picks come from your request alone. "
+            "Add some with `/prefer`."
+        )
+    return "\n".join(lines)
+
+
+def failed(event: Failed) -> str:
+    """The ending of an answer that broke off, or never started."""
+    text = f"⚠️ {describe_error(event.error)}"
+    if event.text:
+        text += " What arrived before the problem is kept above."
+    return text
