@@ -57,19 +57,19 @@ NDJSON = "application/x-ndjson"
 DEFAULT_ANSWER = """\
 1. **Arrival (2016)** — A linguist races to understand visitors whose language bends time.
    *Why it matches:* the slow-burn, cerebral science fiction you said you love.
-   *Confidence:* high
+   *Confidence:* 0.9
 
 2. **The Leftovers (2014–2017)** — A small town copes after 2% of the world vanishes.
    *Why it matches:* grief and mystery told through characters, like the dramas you enjoy.
-   *Confidence:* medium
+   *Confidence:* 0.7
 
 3. **Moon (2009)** — A lone worker nears the end of a three-year shift on the far side of the Moon.
    *Why it matches:* a quiet, isolated sci-fi story with a twist, as you asked for.
-   *Confidence:* high
+   *Confidence:* 0.8
 
 4. **Dark (2017–2020)** — Four families in a German town unravel a time-travel conspiracy.
    *Why it matches:* the puzzle-box plotting you mentioned in your tastes.
-   *Confidence:* medium
+   *Confidence:* 0.6
 """
 
 _WORD = re.compile(r"\w+")
