@@ -29,6 +29,9 @@ from bot.errors import (
 log = logging.getLogger(__name__)
 
 NO_PINGS = discord.AllowedMentions.none()
+# Set in `interaction.extras` once a command has put its own text in the original
+# response: an error then goes in a private follow-up and the text stays.
+ORIGINAL_IS_WRITTEN = "original_is_written"
 
 
 def describe_error(error: SuggestWatchError) -> str:
@@ -77,7 +80,10 @@ async def tell_member(interaction: discord.Interaction, text: str) -> None:
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
-        elif interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+        elif (
+            interaction.response.type is discord.InteractionResponseType.deferred_channel_message
+            and not interaction.extras.get(ORIGINAL_IS_WRITTEN)
+        ):
             # The "thinking…" placeholder is ours to resolve.
             await interaction.edit_original_response(
                 content=text, view=None, allowed_mentions=NO_PINGS

@@ -977,6 +977,9 @@ class FakeDiscord:
         elif callback_type in (CALLBACK_UPDATE_MESSAGE, CALLBACK_DEFERRED_UPDATE_MESSAGE):
             source = interaction.payload.get("message")
             message = self.messages.get(int(source["id"])) if source else None
+            if message is not None:
+                # A component's interaction answers on the message the component is on.
+                self._originals[token] = message.id
             if message is not None and callback_type == CALLBACK_UPDATE_MESSAGE:
                 message.apply(data)
                 message.edited_at.append(recorded.time)
@@ -1012,7 +1015,10 @@ class FakeDiscord:
         self._interaction_by_token(token)
         message_id = self._originals.get(token) if which == "@original" else int(which)
         message = self.messages.get(message_id) if message_id is not None else None
-        if message is None or message.is_deleted or message.interaction_token != token:
+        is_answer = message is not None and (
+            message.interaction_token == token or self._originals.get(token) == message.id
+        )
+        if message is None or message.is_deleted or not is_answer:
             raise _ApiError(404, 10008, "Unknown Message")
         return message
 

@@ -13,7 +13,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_bot.client import SuggestWatchBot
-from bot.discord_bot.error_handler import describe_error, handle_command_error, log_fault
+from bot.discord_bot.error_handler import (
+    ORIGINAL_IS_WRITTEN,
+    describe_error,
+    handle_command_error,
+    log_fault,
+)
 from bot.discord_bot.exts.suggest import _render as render
 from bot.discord_bot.exts.suggest._slots import GenerationSlots
 from bot.discord_bot.streaming import EditableMessage, StreamedReply
@@ -129,6 +134,7 @@ class Suggest(commands.Cog):
 
     def _new_reply(self, interaction: discord.Interaction) -> StreamedReply:
         async def edit_first(content: str, view: discord.ui.View | None) -> EditableMessage:
+            interaction.extras[ORIGINAL_IS_WRITTEN] = True
             return await interaction.edit_original_response(
                 content=content, view=view, allowed_mentions=NO_PINGS
             )

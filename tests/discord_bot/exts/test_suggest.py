@@ -1,0 +1,376 @@
+"""/suggest end to end: acknowledgement, throttled streaming, overflow, Stop, limits, faults."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.discord_bot.exts.suggest import _render as render
+from bot.discord_bot.streaming import STILL_WRITING_MARK
+from bot.errors import RecordsError, VectorStoreError
+from bot.pipeline.events import SuggestionStatus
+from tests.discord_bot.conftest import (
+    ALICE,
+    BOB,
+    EDIT_INTERVAL,
+    Harness,
+    edit_gaps,
+    is_written,
+    make_settings,
+    open_records,
+    running_bot,
+    words,
+)
+from tests.fakes.discord_server import FakeDiscord, FakeInteraction, FakeMessage
+from tests.fakes.ollama_server import DEFAULT_ANSWER, FakeOllama, Fault, FaultKind, unused_port
+
+MARK = STILL_WRITING_MARK.strip()
+# asyncio may wake a timer a clock tick early; nothing coarser is tolerated.
+CLOCK_SLACK = 0.002
+
+
+async def suggest(
+    harness: Harness, query: str = "space adventures", user: int = ALICE, **options: object
+) -> FakeInteraction:
+    """Run /suggest and wait until the bot's handler has finished."""
+    return await harness.slash("suggest", {"query": query, **options}, user=user)
+
+
+async def start_suggest(
+    harness: Harness, query: str = "space adventures", user: int = ALICE
+) -> tuple[FakeInteraction, FakeMessage]:
+    """Dispatch /suggest and wait until its streaming has shown some of the answer."""
+    interaction = await harness.fake.dispatch_slash("suggest", {"query": query}, user_id=user)
+    original = await harness.fake.wait_for(lambda: harness.fake.original(interaction.token))
+    await harness.fake.wait_for(lambda: "Arrival" in original.content)
+    return interaction, original
+
+
+def stop_button(message: FakeMessage) -> str:
+    [custom_id] = message.custom_ids
+    return custom_id
+
+
+async def suggestion_status(harness: Harness, suggestion_id: int = 1) -> SuggestionStatus:
+    async with open_records(harness.settings) as records:
+        record = await records.get_suggestion(suggestion_id)
+    assert record is not None
+    return record.status
+
+
+# -- acknowledgement and rendering ---------------------------------------------------------
+
+
+async def test_suggest_is_acknowledged_before_a_slow_model_answers(harness: Harness) -> None:
+    harness.fake.ack_deadline = 1.0  # Discord's 3 s, scaled down with the model's delay
+    harness.ollama.embed_latency = 1.5
+
+    interaction = await suggest(harness)
+
+    assert interaction.is_acknowledged
+    assert interaction.callback_type == 5  # deferred: "suggest.watch is thinking…"
+    assert is_written(harness.fake.original(interaction.token))
+
+
+async def test_the_reply_shows_the_matched_tastes_with_their_similarity(harness: Harness) -> None:
+    await harness.pipeline.prefer(str(ALICE), "space opera with big battles")
+
+    interaction = await suggest(harness, "space opera")
+
+    header = harness.fake.original(interaction.token).content
+    assert "Matched 1 of your tastes" in header
+    assert re.search(r"`[01]\.\d\d` space opera with big battles", header)
+
+
+async def test_a_member_without_tastes_is_told_how_to_add_some(harness: Harness) -> None:
+    interaction = await suggest(harness)
+    assert "/prefer" in harness.fake.original(interaction.token).content
+
+
+async def test_the_final_text_is_complete_without_the_mark_or_the_button(
+    harness: Harness,
+) -> None:
+    harness.ollama.tokens_per_second = 200
+
+    interaction = await suggest(harness)
+
+    original = harness.fake.original(interaction.token)
+    assert DEFAULT_ANSWER.strip() in original.content
+    assert MARK not in original.content
+    assert original.components == []
+    assert render.RATE_PROMPT in original.content
+
+
+async def test_edits_of_one_message_keep_the_interval_and_show_the_mark_meanwhile(
+    harness: Harness,
+) -> None:
+    harness.ollama.tokens_per_second = 150  # about a second of streaming
+
+    interaction = await suggest(harness)
+
+    original = harness.fake.original(interaction.token)
+    edits = [r for r in harness.fake.message_writes(original.id) if r.method == "PATCH"]
+    assert len(edits) >= 4, "the answer should arrive in several batches"
+    assert min(edit_gaps(harness.fake, original.id)) >= EDIT_INTERVAL - CLOCK_SLACK
+    assert all(MARK in edit.json["content"] for edit in edits[:-1])
+    assert MARK not in edits[-1].json["content"]
+    # Coalesced: far fewer edits than tokens.
+    assert len(edits) < len(DEFAULT_ANSWER.split()) / 3
+
+
+async def test_a_long_answer_continues_in_follow_ups_with_nothing_cut(harness: Harness) -> None:
+    lines = [
+        f"{n}. **Film number {n}** — " + "a fine film worth your evening " * 4 for n in range(40)
+    ]
+    harness.ollama.answer = "\n".join(lines)
+
+    interaction = await suggest(harness)
+
+    messages = harness.fake.replies(interaction.token)
+    assert len(messages) >= 3
+    assert all(len(message.content) <= 2000 for message in messages)
+    assert not any(message.is_ephemeral for message in messages)
+    shown = words(harness.answer_of(interaction))
+    answer = words(harness.ollama.answer)
+    start = shown.index(answer[0])
+    assert shown[start : start + len(answer)] == answer
+    for message in messages:
+        assert min(edit_gaps(harness.fake, message.id), default=1.0) >= EDIT_INTERVAL - CLOCK_SLACK
+
+
+async def test_a_rate_limited_edit_is_retried_and_the_final_text_still_arrives(
+    harness: Harness,
+) -> None:
+    harness.ollama.tokens_per_second = 150
+    harness.fake.rate_limit(
+        "PATCH", r"/webhooks/\d+/[^/]+/messages/@original", times=2, retry_after=0.3
+    )
+
+    interaction = await suggest(harness)
+
+    original = harness.fake.original(interaction.token)
+    edits = harness.fake.requests_matching("PATCH", r"/webhooks/\d+/[^/]+/messages/@original")
+    assert [edit.status for edit in edits].count(429) == 2
+    assert DEFAULT_ANSWER.strip() in original.content
+    assert MARK not in original.content
+    assert min(edit_gaps(harness.fake, original.id)) >= EDIT_INTERVAL - CLOCK_SLACK
+
+
+# -- Stop ------------------------------------------------------------------------------
+
+
+async def test_the_asker_can_stop_and_keeps_the_text_so_far(harness: Harness) -> None:
+    harness.ollama.tokens_per_second = 20
+
+    interaction, original = await start_suggest(harness)
+    await harness.press(stop_button(original), original, user=ALICE)
+    await harness.until_done(interaction)
+
+    await harness.ollama.wait_for(lambda: harness.ollama.streams_closed_early == 1)
+    assert render.STOPPED in original.content
+    assert "Arrival" in original.content
+    assert MARK not in original.content
+    assert original.components == []
+    assert await suggestion_status(harness) is SuggestionStatus.CANCELLED
+
+
+async def test_nobody_else_can_press_stop(harness: Harness) -> None:
+    harness.ollama.tokens_per_second = 100
+
+    interaction, original = await start_suggest(harness)
+    pressed = await harness.press(stop_button(original), original, user=BOB)
+    await harness.until_done(interaction)
+
+    assert pressed.callback_type == 4
+    assert pressed.callback_data["flags"] & 64  # only Bob sees the refusal
+    assert render.ONLY_THE_ASKER in pressed.callback_data["content"]
+    assert DEFAULT_ANSWER.strip() in original.content
+    assert harness.ollama.streams_closed_early == 0
+    assert await suggestion_status(harness) is SuggestionStatus.COMPLETE
+
+
+# -- limits ----------------------------------------------------------------------------
+
+
+async def test_a_member_gets_one_generation_at_a_time(harness: Harness) -> None:
+    harness.ollama.tokens_per_second = 20
+
+    first, original = await start_suggest(harness)
+    second = await suggest(harness)
+
+    assert render.ALREADY_RUNNING in harness.private_reply(second)
+    assert harness.ollama.streams_started == 1
+    await harness.press(stop_button(original), original)
+    await harness.until_done(first)
+
+
+async def test_the_global_cap_shows_a_waiting_status_then_runs(
+    fake_discord: FakeDiscord, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        fake_ollama, fake_discord, tmp_path / "data", max_concurrent_generations=1
+    )
+    async with running_bot(fake_discord, fake_ollama, settings) as harness:
+        fake_ollama.tokens_per_second = 20
+        alices, _ = await start_suggest(harness, user=ALICE)
+
+        bobs = await fake_discord.dispatch_slash("suggest", {"query": "musicals"}, user_id=BOB)
+        await fake_discord.wait_for(
+            lambda: (
+                "Waiting for a free slot"
+                in (fake_discord.original(bobs.token) or FakeMessage(0, 0, 0)).content
+            )
+        )
+        assert fake_ollama.streams_started == 1
+
+        fake_ollama.tokens_per_second = None
+        await harness.until_done(alices)
+        await harness.until_done(bobs)
+        assert fake_ollama.streams_started == 2
+        assert DEFAULT_ANSWER.strip() in fake_discord.original(bobs.token).content
+
+
+# -- pings and isolation -----------------------------------------------------------------
+
+
+async def test_mentions_in_tastes_and_answers_ping_nobody(harness: Harness) -> None:
+    await harness.pipeline.prefer(str(ALICE), "@everyone loves <@123456789012345678> films")
+    harness.ollama.answer = "1. **@everyone** — <@&98765432109876543> and @here will love it."
+
+    interaction = await suggest(harness, "films everyone loves")
+
+    original = harness.fake.original(interaction.token)
+    assert "@everyone" in original.content
+    # assert_no_pings (at teardown) checks allowed_mentions on every send and edit; once here too:
+    assert original.allowed_mentions == {"parse": []}
+
+
+async def test_a_suggestion_uses_only_the_asking_members_tastes(harness: Harness) -> None:
+    await harness.pipeline.prefer(str(ALICE), "Alice's secret love of noir detectives")
+
+    interaction = await suggest(harness, "noir detectives", user=BOB)
+
+    assert "secret" not in harness.answer_of(interaction)
+    [chat] = harness.ollama.chat_requests
+    assert "secret" not in str(chat.body)
+
+
+# -- faults ------------------------------------------------------------------------------
+
+
+async def assert_still_serving(harness: Harness) -> None:
+    reply = harness.private_reply(await harness.slash("help"))
+    assert "/suggest" in reply
+
+
+async def test_an_unreachable_ollama_is_explained_in_the_reply(
+    fake_discord: FakeDiscord, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        fake_ollama,
+        fake_discord,
+        tmp_path / "data",
+        ollama_url=f"http://127.0.0.1:{unused_port()}",
+        ollama_connect_timeout=0.5,
+    )
+    async with running_bot(fake_discord, fake_ollama, settings) as harness:
+        interaction = await suggest(harness)
+
+        original = fake_discord.original(interaction.token)
+        assert "can't reach the AI model" in original.content
+        assert is_written(original)
+        await assert_still_serving(harness)
+
+
+async def test_a_model_that_is_not_pulled_is_explained(harness: Harness) -> None:
+    harness.ollama.models = {"bge-large"}
+
+    interaction = await suggest(harness)
+
+    assert "isn't installed" in harness.fake.original(interaction.token).content
+    assert await suggestion_status(harness) is SuggestionStatus.FAILED
+    await assert_still_serving(harness)
+
+
+async def test_an_error_mid_stream_keeps_the_partial_text(harness: Harness) -> None:
+    harness.ollama.fault = Fault(FaultKind.ERROR_LINE, after_tokens=12)
+
+    interaction = await suggest(harness)
+
+    content = harness.fake.original(interaction.token).content
+    assert "Arrival" in content
+    assert "ran into an error" in content
+    assert "kept above" in content
+    assert MARK not in content
+    assert await suggestion_status(harness) is SuggestionStatus.INTERRUPTED
+    await assert_still_serving(harness)
+
+
+async def test_a_stall_mid_stream_is_explained(harness: Harness) -> None:
+    harness.ollama.fault = Fault(FaultKind.STALL, after_tokens=8)
+
+    interaction = await suggest(harness)
+
+    content = harness.fake.original(interaction.token).content
+    assert "stopped answering" in content
+    assert "Arrival" in content
+    await assert_still_serving(harness)
+
+
+async def test_a_vector_store_fault_is_explained(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_search(*_: object, **__: object) -> None:
+        raise VectorStoreError("Qdrant is down")
+
+    monkeypatch.setattr(harness.pipeline._vectors, "search", broken_search)
+
+    interaction = await suggest(harness)
+
+    assert "taste index" in harness.fake.original(interaction.token).content
+    await assert_still_serving(harness)
+
+
+async def test_a_records_fault_is_explained(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_start(*_: object, **__: object) -> None:
+        raise RecordsError("database is locked")
+
+    monkeypatch.setattr(harness.pipeline._records, "start_suggestion", broken_start)
+
+    interaction = await suggest(harness)
+
+    assert "records" in harness.fake.original(interaction.token).content
+    await assert_still_serving(harness)
+
+
+async def test_an_empty_request_is_answered_privately(harness: Harness) -> None:
+    interaction = await suggest(harness, "   ")
+
+    [answer] = harness.fake.followups(interaction.token)
+    assert answer.is_ephemeral
+    assert "empty" in answer.content.lower()
+    assert harness.fake.original(interaction.token).is_deleted
+
+
+async def test_an_unexpected_error_gets_an_apology_with_the_logged_error_id(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_suggest(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(harness.pipeline, "suggest", broken_suggest)
+
+    with caplog.at_level(logging.ERROR, logger="bot.discord_bot"):
+        interaction = await suggest(harness)
+
+    shown = harness.answer_of(interaction)
+    [error_id] = re.findall(r"error id `([0-9a-f]+)`", shown)
+    [logged] = [r for r in caplog.records if error_id in r.getMessage()]
+    assert logged.exc_info is not None and "a bug" in str(logged.exc_info[1])
+    assert render.BROKEN in harness.fake.original(interaction.token).content
+    await assert_still_serving(harness)
