@@ -12,6 +12,7 @@ from bot.discord_bot.exts.suggest import _render as render
 from bot.discord_bot.streaming import STILL_WRITING_MARK
 from bot.errors import RecordsError, VectorStoreError
 from bot.pipeline.events import SuggestionStatus
+from bot.settings import DiscordSettings
 from tests.discord_bot.conftest import (
     ALICE,
     BOB,
@@ -374,3 +375,23 @@ async def test_an_unexpected_error_gets_an_apology_with_the_logged_error_id(
     assert logged.exc_info is not None and "a bug" in str(logged.exc_info[1])
     assert render.BROKEN in harness.fake.original(interaction.token).content
     await assert_still_serving(harness)
+
+
+async def test_a_stop_button_left_by_a_restart_still_answers_and_tidies_the_message(
+    fake_discord: FakeDiscord, fake_ollama: FakeOllama, settings: DiscordSettings
+) -> None:
+    fake_ollama.fault = Fault(FaultKind.STALL, after_tokens=6)
+    async with running_bot(fake_discord, fake_ollama, settings) as before:
+        _, original = await start_suggest(before)
+        await before.fake.wait_for(lambda: MARK in original.content)
+    assert original.custom_ids  # the bot stopped mid-answer: the button is still there
+    fake_ollama.fault = None
+
+    async with running_bot(fake_discord, fake_ollama, settings) as after:
+        pressed = await after.press(stop_button(original), original, user=BOB)
+
+    assert pressed.callback_type == 7  # the message itself was updated
+    assert original.custom_ids == []
+    assert MARK not in original.content
+    assert "Arrival" in original.content  # what was written stays
+    assert render.CUT_BY_RESTART in original.content

@@ -21,7 +21,7 @@ from bot.discord_bot.error_handler import (
 )
 from bot.discord_bot.exts.suggest import _render as render
 from bot.discord_bot.exts.suggest._slots import GenerationSlots
-from bot.discord_bot.streaming import EditableMessage, StreamedReply
+from bot.discord_bot.streaming import STILL_WRITING_MARK, EditableMessage, StreamedReply
 from bot.errors import InputError, SuggestWatchError
 from bot.pipeline.events import Failed, Finished, Retrieved, TextDelta
 
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 NO_PINGS = discord.AllowedMentions.none()
 RATING_EMOJIS = ("👍", "👎")
+# Fixed, so a Stop button left on an answer by a restart still reaches `ExpiredStop`.
+STOP_CUSTOM_ID = "suggest:stop"
 MIN_COUNT, MAX_COUNT, DEFAULT_COUNT = 1, 10, 4
 
 
@@ -54,13 +56,39 @@ class StopButton(discord.ui.View):
     ) -> None:
         await handle_command_error(interaction, error)
 
-    @discord.ui.button(label="Stop", emoji="⏹️", style=discord.ButtonStyle.danger)
+    @discord.ui.button(
+        label="Stop", emoji="⏹️", style=discord.ButtonStyle.danger, custom_id=STOP_CUSTOM_ID
+    )
     async def stop_button(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         # Acknowledge without a change: the answer's own next edit shows the result.
         await interaction.response.defer()
         self.is_pressed = True
         self.stop()
         self._on_stop()
+
+
+class ExpiredStop(discord.ui.View):
+    """Answers a Stop button whose answer is no longer being written (the bot restarted).
+
+    A live `StopButton` is bound to its message and takes precedence; this persistent
+    view catches the rest, so a press gets an answer instead of "interaction failed",
+    and tidies the message: the dead button and the "still writing" mark go.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(
+        label="Stop", emoji="⏹️", style=discord.ButtonStyle.danger, custom_id=STOP_CUSTOM_ID
+    )
+    async def stop_button(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        content = interaction.message.content if interaction.message else ""
+        content = content.replace(STILL_WRITING_MARK, "").rstrip()
+        await interaction.response.edit_message(
+            content=f"{content}\n\n{render.CUT_BY_RESTART}".strip(),
+            view=None,
+            allowed_mentions=NO_PINGS,
+        )
 
 
 @dataclass
@@ -79,6 +107,9 @@ class Suggest(commands.Cog):
     def __init__(self, bot: SuggestWatchBot) -> None:
         self.bot = bot
         self.slots = GenerationSlots(bot.settings.max_concurrent_generations)
+
+    async def cog_load(self) -> None:
+        self.bot.add_view(ExpiredStop())
 
     @app_commands.command(name="suggest", description="Get movie and show picks from your tastes")
     @app_commands.describe(

@@ -12,6 +12,7 @@ ALREADY_RUNNING = (
     "You already have a suggestion being written. "
     "Wait for it to finish, or press its **Stop** button, then ask again."
 )
+CUT_BY_RESTART = "⏹️ This answer was cut short when the bot restarted. Ask again with `/suggest`."
 ONLY_THE_ASKER = "Only the member who asked for this suggestion can stop it."
 
 
