@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 MESSAGE_LIMIT = 2000  # characters of content in one Discord message
 STILL_WRITING_MARK = "\n\n✍️ *still writing…*"
 NO_PINGS = discord.AllowedMentions.none()
+# A message Discord keeps refusing (deleted, no permission) is given up after this many
+# tries, so the reply still finishes; the full text is in the records regardless.
+MAX_WRITE_ATTEMPTS = 3
 
 
 class EditableMessage(Protocol):
@@ -78,6 +81,7 @@ class _Page:
     shown: str | None = None
     shown_view: discord.ui.View | None = None
     last_write: float = -math.inf
+    failures: int = 0  # failed writes in a row
 
 
 class StreamedReply:
@@ -199,9 +203,9 @@ class StreamedReply:
                 return
 
     async def _write(self, index: int) -> None:
+        """Bring page `index` up to date: send it if it is new, else edit it."""
         if index >= len(self._pages):
-            await self._create_page()
-            return
+            self._pages.append(_Page())
         page = self._pages[index]
         wait = page.last_write + self._interval - self._clock()
         if wait > 0:
@@ -214,21 +218,27 @@ class StreamedReply:
         try:
             if index == 0:
                 page.message = await self._edit_first(content, view)
+            elif page.message is None:
+                page.message = await self._send_more(content)
             else:
-                assert page.message is not None
                 await page.message.edit(content=content, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
-            log.warning("Could not edit message %d of a reply: %s", index + 1, exc)
+            page.failures += 1
+            if page.failures < MAX_WRITE_ATTEMPTS:
+                # Left stale, so it is tried again (after the interval) before any later
+                # page is sent: the messages stay in order.
+                log.warning(
+                    "Could not write message %d of a reply (will retry): %s", index + 1, exc
+                )
+                page.last_write = self._clock()
+                return
+            log.error(
+                "Giving up on message %d of a reply after %d attempts: %s",
+                index + 1,
+                page.failures,
+                exc,
+            )
+        else:
+            page.failures = 0
         page.shown, page.shown_view = content, view
-        page.last_write = self._clock()
-
-    async def _create_page(self) -> None:
-        page = _Page()
-        self._pages.append(page)
-        content = self._wanted()[len(self._pages) - 1]
-        try:
-            page.message = await self._send_more(content)
-        except discord.HTTPException as exc:
-            log.warning("Could not send message %d of a reply: %s", len(self._pages), exc)
-        page.shown = content
         page.last_write = self._clock()

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import discord
 import pytest
 
-from bot.discord_bot.streaming import STILL_WRITING_MARK, StreamedReply, split_message
+from bot.discord_bot.streaming import (
+    MAX_WRITE_ATTEMPTS,
+    STILL_WRITING_MARK,
+    StreamedReply,
+    split_message,
+)
 
 INTERVAL = 0.2
 
@@ -81,3 +88,61 @@ async def test_edits_never_overlap_and_text_is_coalesced() -> None:
     assert len(message.edits) < 10  # 30 pieces, coalesced
     assert message.edits[-1].split() == [f"piece{n}" for n in range(30)] + ["the", "end"]
     assert all(edit.endswith(STILL_WRITING_MARK) for edit in message.edits[:-1])
+
+
+async def test_a_follow_up_that_failed_to_send_is_sent_again_and_nothing_is_lost() -> None:
+    first = SlowMessage(id=1)
+    sent: list[SlowMessage] = []
+    failures = [1]  # the first follow-up fails once, as a 5xx from Discord would
+
+    async def edit_first(content: str, view: Any) -> SlowMessage:
+        return await first.edit(content=content)
+
+    async def send_more(content: str) -> SlowMessage:
+        if failures:
+            failures.pop()
+            raise discord.DiscordServerError(_Response(500), "Internal Server Error")
+        message = SlowMessage(id=len(sent) + 2)
+        message.edits.append(content)
+        sent.append(message)
+        return message
+
+    reply = StreamedReply(edit_first=edit_first, send_more=send_more, interval=0.01, limit=120)
+    reply.start()
+    for n in range(40):
+        reply.append(f"word{n} ")
+    messages = await reply.finish()
+
+    assert len(messages) == 1 + len(sent) and sent
+    shown = first.edits[-1].split() + [w for m in sent for w in m.edits[-1].split()]
+    assert shown == [f"word{n}" for n in range(40)]
+
+
+@dataclass
+class _Response:
+    """Just enough of an aiohttp response for discord.HTTPException."""
+
+    status: int
+    reason: str = "Internal Server Error"
+
+
+async def test_a_message_discord_keeps_refusing_is_given_up_and_the_reply_still_finishes() -> None:
+    first = SlowMessage(id=1)
+    attempts: list[str] = []
+
+    async def edit_first(content: str, view: Any) -> SlowMessage:
+        return await first.edit(content=content)
+
+    async def send_more(content: str) -> SlowMessage:
+        attempts.append(content)
+        raise discord.Forbidden(_Response(403, "Forbidden"), "Missing Permissions")
+
+    reply = StreamedReply(edit_first=edit_first, send_more=send_more, interval=0.01, limit=120)
+    reply.start()
+    reply.append(" ".join(f"word{n}" for n in range(40)))
+    messages = await asyncio.wait_for(reply.finish(), 10)
+
+    assert messages == [first]
+    tries_per_page = Counter(attempt.split()[0] for attempt in attempts)
+    assert len(tries_per_page) == 2  # two follow-ups were due
+    assert set(tries_per_page.values()) == {MAX_WRITE_ATTEMPTS}
