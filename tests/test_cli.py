@@ -137,17 +137,22 @@ def cli_env(fake: FakeOllama, data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-async def run_process(env: dict[str, str], *argv: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
+async def start_process(env: dict[str, str], *argv: str) -> asyncio.subprocess.Process:
+    """`python -m bot.cli ARGV` in DATA_DIR, so no developer's .env is read."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot.cli",
         *argv,
         env=env,
-        cwd=REPO,
+        cwd=env["DATA_DIR"],
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def run_process(env: dict[str, str], *argv: str) -> tuple[int, str, str]:
+    process = await start_process(env, *argv)
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
@@ -160,19 +165,7 @@ async def test_the_process_streams_the_answer_before_it_is_complete(
     env = cli_env(fake_ollama, tmp_path)
     code, _, err = await run_process(env, "--member", "alice", "prefer", "noir films")
     assert code == EXIT_OK, err
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "--member",
-        "alice",
-        "suggest",
-        "noir",
-        env=env,
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_process(env, "--member", "alice", "suggest", "noir")
     assert process.stdout is not None
     line = b""
     while not line.startswith(b"1. **"):
