@@ -198,3 +198,24 @@ async def test_records_and_vectors_survive_between_processes(
     code, out, _ = await run_process(env, "--member", "alice", "suggest", "baking")
     assert code == EXIT_OK
     assert out.splitlines()[2].endswith("cozy baking shows")
+
+
+async def test_a_reader_that_goes_away_ends_the_process_quietly(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    fake_ollama.tokens_per_second = 100
+    env = cli_env(fake_ollama, tmp_path)
+    script = f'"{sys.executable}" -m bot.cli suggest noir | head -1; exit "${{PIPESTATUS[0]}}"'
+    process = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        script,
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert out.decode().startswith("Searching for")
+    assert process.returncode == EXIT_FAILED
+    assert "Traceback" not in err.decode()
