@@ -337,23 +337,26 @@ class Pipeline:
     async def _check_dimension(self) -> HealthCheck:
         name = "Vector store"
         try:
-            dimension = await self._ollama.embedding_dimension(self.settings.embed_model)
             stored = await self._vectors.dimensions()
         except SuggestWatchError as exc:
             return HealthCheck(name, False, str(exc))
+        collections = f"{len(stored)} member collection(s)"
+        try:
+            dimension = await self._ollama.embedding_dimension(self.settings.embed_model)
+        except OllamaError:
+            return HealthCheck(name, True, f"{collections}; sizes not checked without the model")
         mismatched = sorted(n for n, size in stored.items() if size != dimension)
-        detail = (
-            f"{len(stored)} member collection(s); {self.settings.embed_model} gives {dimension}-d"
-        )
         if mismatched:
             error = DimensionMismatch(mismatched[0], stored[mismatched[0]], dimension)
             return HealthCheck(
                 name,
                 False,
-                f"{len(mismatched)} collection(s): {error}",
+                f"{len(mismatched)} collection(s) of the wrong size: {error}",
                 "python -m bot.cli reindex",
             )
-        return HealthCheck(name, True, detail)
+        return HealthCheck(
+            name, True, f"{collections}; {self.settings.embed_model} gives {dimension}-d"
+        )
 
     async def _check_records(self) -> HealthCheck:
         try:

@@ -477,3 +477,15 @@ async def test_health_with_ollama_down_says_so(settings: Settings) -> None:
         checks = await pipeline.health()
     assert [c.name for c in checks] == ["Ollama", "Records"]
     assert not checks[0].ok and "Cannot reach Ollama" in checks[0].detail
+
+
+async def test_health_still_counts_collections_when_the_embedding_model_is_missing(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    await pipeline.prefer("alice", "noir")
+    fake_ollama.models.discard("bge-large")
+    pipeline._ollama._dimensions.clear()
+    checks = {check.name: check for check in await pipeline.health()}
+    assert not checks["Embedding model"].ok
+    assert checks["Vector store"].ok
+    assert checks["Vector store"].detail.startswith("1 member collection(s)")
