@@ -60,6 +60,11 @@ def ms(seconds: float) -> str:
     return f"{value:.2f} ms"
 
 
+def median_and_p99(values: Sequence[float]) -> str:
+    """`median / p99` in milliseconds, for a table cell."""
+    return f"{ms(median(values))} / {ms(percentile(values, 0.99))}"
+
+
 def pct(ratio: float) -> str:
     return "–" if ratio != ratio else f"{ratio * 100:.2f} %"
 

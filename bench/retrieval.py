@@ -1,0 +1,315 @@
+"""Retrieval scaling in embedded mode: search latency and memory by a member's number of
+tastes, /prefer throughput, and start-up time with 1,000 members' collections.
+
+Tastes for the scaling runs are written straight into the stores (SQLite rows in one
+transaction, vectors with `PerMemberCollections.rebuild_member`), with the same
+embeddings the fake Ollama would give; going through /prefer would only take longer.
+/prefer itself is measured separately, through the pipeline and the fake Ollama.
+Memory and start-up are measured in a fresh process per case.
+
+    .venv/bin/python -m bench.retrieval [--quick]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any
+
+from bench import _common as common
+from bench._harness import EMBED_DIM, members, pipeline_settings, taste_texts
+from bench._remote import RemoteFakes
+from bot.pipeline.events import Retrieved
+from bot.pipeline.pipeline import open_pipeline
+from bot.pipeline.records import Records
+from bot.pipeline.vectors import PerMemberCollections, TastePoint
+from bot.settings import Settings
+from tests.fakes.ollama_server import fake_embedding
+
+SIZES = (10, 100, 1_000, 10_000)
+MEMBER = "100000000000000001"
+STARTUP_MEMBERS = 1_000
+STARTUP_TASTES_EACH = 20
+PREFER_MEMBERS_AT_ONCE = 10
+SEARCH_LIMIT = 3  # RETRIEVAL_LIMIT's default
+
+
+def queries(count: int) -> list[str]:
+    moods = ("tense", "funny", "slow", "dark", "warm", "clever", "strange", "epic")
+    kinds = ("science fiction", "heist films", "westerns", "anime", "noir", "musicals")
+    return [
+        f"something {moods[i % len(moods)]} like {kinds[i % len(kinds)]} number {i}"
+        for i in range(count)
+    ]
+
+
+# -- filling the stores directly ------------------------------------------------------
+
+
+async def fill(data_dir: Path, tastes_by_member: dict[str, int]) -> float:
+    """Write each member's tastes into SQLite and the embedded vector store; seconds."""
+    started = time.monotonic()
+    settings = Settings(data_dir=data_dir, _env_file=None)
+    async with Records.open(settings.sqlite_path):
+        pass  # creates and migrates the schema
+    vectors_by_text: dict[str, list[float]] = {}
+    rows_by_member = _insert_rows(settings.sqlite_path, tastes_by_member)
+    store = await PerMemberCollections.open(path=settings.qdrant_path)
+    try:
+        for member_id, rows in rows_by_member.items():
+            points = []
+            for taste_id, text in rows:
+                if text not in vectors_by_text:
+                    vectors_by_text[text] = fake_embedding(text, EMBED_DIM)
+                points.append(TastePoint(taste_id, text, vectors_by_text[text]))
+            await store.rebuild_member(member_id, EMBED_DIM, points)
+    finally:
+        await store.close()
+    return time.monotonic() - started
+
+
+def _insert_rows(path: Path, tastes_by_member: dict[str, int]) -> dict[str, list[Any]]:
+    connection = sqlite3.connect(path)
+    try:
+        with connection:
+            for member_id, count in tastes_by_member.items():
+                connection.executemany(
+                    "INSERT INTO tastes (member_id, text, created_at) VALUES (?, ?, ?)",
+                    [(member_id, text, "2026-01-01T00:00:00+00:00") for text in taste_texts(count)],
+                )
+        return {
+            member_id: connection.execute(
+                "SELECT id, text FROM tastes WHERE member_id = ? ORDER BY id", (member_id,)
+            ).fetchall()
+            for member_id in tastes_by_member
+        }
+    finally:
+        connection.close()
+
+
+# -- search latency -------------------------------------------------------------------
+
+
+async def search_latency(data_dir: Path, count: int) -> list[float]:
+    """Seconds of `PerMemberCollections.search` (worker thread hop included), per query."""
+    store = await PerMemberCollections.open(path=data_dir / "qdrant")
+    try:
+        vectors = [fake_embedding(text, EMBED_DIM) for text in queries(count + 5)]
+        for vector in vectors[:5]:  # warm-up
+            await store.search(MEMBER, vector, SEARCH_LIMIT)
+        timings = []
+        for vector in vectors[5:]:
+            started = time.perf_counter()
+            hits = await store.search(MEMBER, vector, SEARCH_LIMIT)
+            timings.append(time.perf_counter() - started)
+            assert len(hits) == SEARCH_LIMIT
+        return timings
+    finally:
+        await store.close()
+
+
+async def retrieval_latency(
+    fakes: RemoteFakes, data_dir: Path, count: int
+) -> dict[str, list[float]]:
+    """What `suggest` reports in its `Retrieved` event: embed and search (vector search
+    plus the records lookup of the hits). The suggestion is closed right after."""
+    timings: dict[str, list[float]] = {"embed": [], "search": []}
+    async with open_pipeline(pipeline_settings(fakes, data_dir)) as pipeline:
+        for number, query in enumerate(queries(count + 3)):
+            events = pipeline.suggest(MEMBER, query)
+            async with aclosing(events):
+                event = await anext(events)
+            assert isinstance(event, Retrieved) and len(event.matches) == SEARCH_LIMIT
+            if number >= 3:  # warm-up
+                timings["embed"].append(event.embed_seconds)
+                timings["search"].append(event.search_seconds)
+    return timings
+
+
+# -- a fresh process: start-up and memory ----------------------------------------------
+
+
+def run_probe(data_dir: Path) -> dict[str, float]:
+    """Start-up times and memory, measured in a fresh process (bench._startup_probe)."""
+    command = [sys.executable, "-m", "bench._startup_probe", str(data_dir), MEMBER, str(EMBED_DIM)]
+    output = subprocess.run(
+        command, check=True, capture_output=True, text=True, cwd=common.REPO_ROOT
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def disk_mib(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1024**2
+
+
+# -- /prefer throughput ----------------------------------------------------------------
+
+
+async def prefer_throughput(fakes: RemoteFakes, data_dir: Path, per_member: int) -> dict[str, Any]:
+    """Tastes stored per second through `Pipeline.prefer`: one member, then several at once."""
+    results: dict[str, Any] = {}
+    texts = taste_texts(per_member, seed=11)
+    async with open_pipeline(pipeline_settings(fakes, data_dir)) as pipeline:
+        latencies = []
+        started = time.perf_counter()
+        for text in texts:
+            begun = time.perf_counter()
+            await pipeline.prefer("prefer-one", text)
+            latencies.append(time.perf_counter() - begun)
+        results["one"] = (per_member / (time.perf_counter() - started), latencies)
+
+        async def member_prefers(member_id: str) -> list[float]:
+            own = []
+            for text in texts:
+                begun = time.perf_counter()
+                await pipeline.prefer(member_id, text)
+                own.append(time.perf_counter() - begun)
+            return own
+
+        ids = [f"prefer-many-{n}" for n in range(PREFER_MEMBERS_AT_ONCE)]
+        started = time.perf_counter()
+        many = await asyncio.gather(*(member_prefers(member_id) for member_id in ids))
+        elapsed = time.perf_counter() - started
+        results["many"] = (
+            PREFER_MEMBERS_AT_ONCE * per_member / elapsed,
+            [latency for own in many for latency in own],
+        )
+    return results
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+async def main(argv: Sequence[str] | None = None) -> None:
+    parser = common.parser(__doc__.splitlines()[0])
+    args = parser.parse_args(argv)
+    common.configure_logging(args.verbose)
+    searches = 50 if args.quick else 300
+    retrievals = 20 if args.quick else 100
+    prefer_count = 50 if args.quick else 200
+    startup_members = 200 if args.quick else STARTUP_MEMBERS
+
+    scaling_rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
+        root = Path(tmp)
+        async with RemoteFakes(embed_dim=EMBED_DIM) as fakes:
+            baseline = run_probe(root / "empty")
+            for size in SIZES:
+                data_dir = root / f"size-{size}"
+                fill_seconds = await fill(data_dir, {MEMBER: size})
+                search = await search_latency(data_dir, searches)
+                retrieval = await retrieval_latency(fakes, data_dir, retrievals)
+                probed = run_probe(data_dir)
+                scaling_rows.append(
+                    [
+                        f"{size:,}",
+                        common.median_and_p99(search),
+                        common.median_and_p99(retrieval["search"]),
+                        common.ms(common.median(retrieval["embed"])),
+                        f"{probed['rss_searched'] - baseline['rss_searched']:+.1f} MiB",
+                        f"{probed['rss_searched']:.0f} MiB",
+                        f"{disk_mib(data_dir / 'qdrant'):.1f} MiB",
+                        f"{fill_seconds:.1f} s",
+                    ]
+                )
+                print(common.table(SCALING_HEADERS, scaling_rows[-1:]), file=sys.stderr)
+
+            prefer = await prefer_throughput(fakes, root / "prefer", prefer_count)
+
+            members_dir = root / "members"
+            ids = [str(member_id) for member_id in members(startup_members)]
+            fill_members = await fill(members_dir, dict.fromkeys(ids, STARTUP_TASTES_EACH))
+            startups = [run_probe(members_dir) for _ in range(3)]
+            empties = [baseline, *(run_probe(root / "empty") for _ in range(2))]
+
+    prefer_rows = [
+        [
+            label,
+            f"{rate:.0f} tastes/s",
+            common.ms(common.median(latencies)),
+            common.ms(common.percentile(latencies, 0.99)),
+        ]
+        for label, (rate, latencies) in (
+            (f"1 member, {prefer_count} tastes one after another", prefer["one"]),
+            (
+                f"{PREFER_MEMBERS_AT_ONCE} members at once, {prefer_count} tastes each",
+                prefer["many"],
+            ),
+        )
+    ]
+
+    def startup_row(label: str, probes: list[dict[str, float]]) -> list[object]:
+        def mid(key: str) -> float:
+            return common.median([p[key] for p in probes])
+
+        return [
+            label,
+            common.ms(mid("import_seconds")),
+            common.ms(mid("open_seconds")),
+            common.ms(mid("first_search_seconds")),
+            f"{mid('rss_opened'):.0f} MiB",
+        ]
+
+    startup_rows = [
+        startup_row("no members", empties),
+        startup_row(
+            f"{startup_members:,} members × {STARTUP_TASTES_EACH} tastes "
+            f"({startup_members * STARTUP_TASTES_EACH:,} vectors)",
+            startups,
+        ),
+    ]
+    body = "\n\n".join(
+        [
+            f"Embedded mode (no QDRANT_URL), {EMBED_DIM}-d vectors, cosine, top "
+            f"{SEARCH_LIMIT}. One member holding all the tastes. Tastes written straight "
+            "into SQLite and the vector store (see bench/README.md); the fake Ollama's "
+            f"embeddings. {searches} vector searches and {retrievals} retrievals per size, "
+            "after a warm-up.",
+            common.table(SCALING_HEADERS, scaling_rows),
+            "*vector search*: `PerMemberCollections.search`, including the hop to its worker "
+            "thread. *retrieval*: the `search_seconds` of the `Retrieved` event of a real "
+            "`suggest` (vector search plus reading the hits' records from SQLite). "
+            "*embed*: the request's embedding round trip to the fake Ollama, which answers "
+            "at once (a real bge-large adds its own time). *RSS* is a fresh process after "
+            "opening the pipeline and one search; *Δ* is against an empty data dir "
+            f"({baseline['rss_searched']:.0f} MiB).",
+            "**/prefer throughput** (`Pipeline.prefer`: checks, embed through the fake "
+            "Ollama, SQLite insert, vector upsert; the fake embeds at once):",
+            common.table(("case", "throughput", "median", "p99"), prefer_rows),
+            f"**Start-up** in a fresh process: importing the pipeline, then `open_pipeline` "
+            f"(SQLite, and the embedded Qdrant loading every collection), then one search "
+            f"(medians of 3). Filling {startup_members:,} members took {fill_members:.0f} s.",
+            common.table(
+                ("data dir", "import", "open", "first search", "RSS after open"), startup_rows
+            ),
+        ]
+    )
+    common.write_section(
+        "retrieval", "2. Retrieval scaling", body, quick=args.quick, write=not args.no_write
+    )
+
+
+SCALING_HEADERS = (
+    "tastes",
+    "vector search median / p99",
+    "retrieval median / p99",
+    "embed median",
+    "RSS Δ",
+    "RSS",
+    "on disk",
+    "fill time",
+)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
