@@ -120,6 +120,21 @@ class TimedFakeOllama(FakeOllama):
         served.tokens += 1
 
 
+class SlowFakeDiscord(FakeDiscord):
+    """The fake Discord with a network round trip on every REST request: half on the way
+    in (before the request is recorded and handled), half on the way back."""
+
+    def __init__(self, round_trip: float) -> None:
+        super().__init__()
+        self.round_trip = round_trip
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        await asyncio.sleep(self.round_trip / 2)
+        response = await super()._rest(request)
+        await asyncio.sleep(self.round_trip / 2)
+        return response
+
+
 class _Controller:
     """What the parent may ask of the child: one coroutine per command."""
 
@@ -163,17 +178,21 @@ class _Controller:
         self.discord.requests.clear()
 
 
-def _child_main(connection: Connection, ollama_options: dict[str, Any], with_discord: bool) -> None:
-    asyncio.run(_serve(connection, ollama_options, with_discord))
+def _child_main(
+    connection: Connection, ollama_options: dict[str, Any], discord: float | None
+) -> None:
+    asyncio.run(_serve(connection, ollama_options, discord))
 
 
 async def _serve(
-    connection: Connection, ollama_options: dict[str, Any], with_discord: bool
+    connection: Connection, ollama_options: dict[str, Any], discord_round_trip: float | None
 ) -> None:
     loop = asyncio.get_running_loop()
     async with contextlib.AsyncExitStack() as stack:
         ollama = await stack.enter_async_context(TimedFakeOllama(**ollama_options))
-        discord = await stack.enter_async_context(FakeDiscord()) if with_discord else None
+        discord = None
+        if discord_round_trip is not None:
+            discord = await stack.enter_async_context(SlowFakeDiscord(discord_round_trip))
         connection.send({"ollama": ollama.url, "discord": discord.url if discord else None})
         controller = _Controller(ollama, discord)
         while True:
@@ -192,8 +211,15 @@ async def _serve(
 class RemoteFakes:
     """The fake Ollama (and optionally the fake Discord) in a child process."""
 
-    def __init__(self, *, with_discord: bool = False, **ollama_options: Any) -> None:
-        self._with_discord = with_discord
+    def __init__(
+        self,
+        *,
+        with_discord: bool = False,
+        discord_round_trip: float = 0.0,
+        **ollama_options: Any,
+    ) -> None:
+        # None: no fake Discord at all.
+        self._discord_round_trip = discord_round_trip if with_discord else None
         self._ollama_options = ollama_options
         self._connection: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
@@ -206,7 +232,7 @@ class RemoteFakes:
         parent_end, child_end = context.Pipe()
         self._process = context.Process(
             target=_child_main,
-            args=(child_end, self._ollama_options, self._with_discord),
+            args=(child_end, self._ollama_options, self._discord_round_trip),
             name="bench-fakes",
             daemon=True,
         )

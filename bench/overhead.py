@@ -49,6 +49,7 @@ WARM_UP_RATE = 1000.0  # tokens/s of the uncounted first suggestion of each cond
 # over this range also makes the answers end at evenly spread points of the edit
 # interval, as real answers do, instead of at one point that flatters or hurts.
 FIRST_TOKEN_SPREAD = 1.0
+DISCORD_ROUND_TRIP = 0.1  # s: a REST round trip to Discord from a home connection
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,19 @@ class Condition:
     tokens_per_second: float
     first_token_delay: float | None = None  # None: spread over 0..FIRST_TOKEN_SPREAD
     edit_interval: float = EDIT_INTERVAL
+    discord_round_trip: float = 0.0  # s, added by the fake Discord to every REST request
+
+    def describe(self) -> str:
+        first_token = (
+            f"0–{FIRST_TOKEN_SPREAD:g} s"
+            if self.first_token_delay is None
+            else f"{self.first_token_delay:g} s"
+        )
+        parts = [f"TTFT {first_token}"]
+        if self.front == "discord":
+            parts.append(f"interval {self.edit_interval:g} s")
+            parts.append(f"RTT {self.discord_round_trip * 1000:g} ms")
+        return ", ".join(parts)
 
     def first_token_delays(self, runs: int) -> list[float]:
         if self.first_token_delay is not None:
@@ -80,6 +94,9 @@ CONDITIONS = (
     Condition("discord", 100, first_token_delay=0.0),
     # The smallest edit interval the settings allow: how much of "own" is the throttle.
     Condition("discord", 12, edit_interval=0.2),
+    # Discord is not on the same machine: a REST round trip like a home server's.
+    Condition("discord", 12, discord_round_trip=DISCORD_ROUND_TRIP),
+    Condition("discord", 100, first_token_delay=0.0, discord_round_trip=DISCORD_ROUND_TRIP),
 )
 
 
@@ -375,8 +392,7 @@ FRONT_RUNNERS = {"pipeline": bench_pipeline, "cli": bench_cli, "discord": bench_
 HEADERS = (
     "front end",
     "tokens/s",
-    "first token after",
-    "edit interval",
+    "conditions",
     "runs",
     "end to end",
     "model",
@@ -400,9 +416,10 @@ Ollama, follows the last text token by one token's time), to: pipeline, the \
 process exited; discord, the first edit showing answer text / the final edit, as they \
 reached Discord. *own* = end to end − model; *own share* = own / end to end. *edits*: \
 sends and edits of the reply's messages after the acknowledgement. *CPU*: the bot \
-process's CPU time (all threads, user + system) per suggestion. *first token after*: \
-the fake's time to first token; a range means the runs' delays are spread evenly over \
-it."""
+process's CPU time (all threads, user + system) per suggestion. *conditions*: TTFT is \
+the fake Ollama's time to first token (a range: the runs' delays spread evenly over \
+it); interval is STREAM_EDIT_INTERVAL; RTT is a network round trip the fake Discord \
+adds to every REST request (half before it records the request, half after)."""
 
 
 def row(condition: Condition, runs: list[Run]) -> list[object]:
@@ -413,12 +430,7 @@ def row(condition: Condition, runs: list[Run]) -> list[object]:
     return [
         condition.front,
         f"{condition.tokens_per_second:g}",
-        (
-            f"0–{FIRST_TOKEN_SPREAD:g} s"
-            if condition.first_token_delay is None
-            else f"{condition.first_token_delay:g} s"
-        ),
-        f"{condition.edit_interval:g} s" if condition.front == "discord" else "–",
+        condition.describe(),
         len(runs),
         f"{mid('end_to_end'):.2f} s",
         f"{mid('model'):.2f} s",
@@ -435,26 +447,36 @@ def row(condition: Condition, runs: list[Run]) -> list[object]:
 
 
 async def run_front(front: str, quick: bool) -> tuple[list[list[object]], list[str]]:
-    rows: list[list[object]] = []
+    rows: dict[int, list[object]] = {}  # by the condition's place in CONDITIONS
     notes: list[str] = []
+    conditions = [c for c in CONDITIONS if c.front == front]
+    round_trips = sorted({c.discord_round_trip for c in conditions})
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
-        data_dir = Path(tmp) / "data"
-        async with RemoteFakes(embed_dim=EMBED_DIM, with_discord=front == "discord") as fakes:
-            for number, condition in enumerate(c for c in CONDITIONS if c.front == front):
-                runs = await FRONT_RUNNERS[front](
-                    fakes, data_dir, condition, condition.runs(quick), 1000 * (number + 1)
-                )
-                rows.append(row(condition, runs))
-                print(common.table(HEADERS, rows[-1:]), file=sys.stderr)
-            if front == "cli":
-                imports, whole = await cli_start_up(fakes, data_dir, 3)
-                notes.append(
-                    f"Terminal start-up, included in its rows: `python -c 'import bot.cli'` "
-                    f"takes {common.ms(imports)} and a whole `bot.cli tastes` (start, open "
-                    f"SQLite and embedded Qdrant, list, close) {common.ms(whole)} "
-                    "(medians of 3)."
-                )
-    return rows, notes
+        for round_trip in round_trips:  # one fakes' process (and data dir) per round trip
+            data_dir = Path(tmp) / f"data-{round_trip}"
+            async with RemoteFakes(
+                embed_dim=EMBED_DIM,
+                with_discord=front == "discord",
+                discord_round_trip=round_trip,
+            ) as fakes:
+                for condition in conditions:
+                    if condition.discord_round_trip != round_trip:
+                        continue
+                    number = CONDITIONS.index(condition) + 1
+                    runs = await FRONT_RUNNERS[front](
+                        fakes, data_dir, condition, condition.runs(quick), 1000 * number
+                    )
+                    rows[number] = row(condition, runs)
+                    print(common.table(HEADERS, [rows[number]]), file=sys.stderr)
+                if front == "cli":
+                    imports, whole = await cli_start_up(fakes, data_dir, 3)
+                    notes.append(
+                        f"Terminal start-up, included in its rows: `python -c 'import bot.cli'` "
+                        f"takes {common.ms(imports)} and a whole `bot.cli tastes` (start, open "
+                        f"SQLite and embedded Qdrant, list, close) {common.ms(whole)} "
+                        "(medians of 3)."
+                    )
+    return [rows[number] for number in sorted(rows)], notes
 
 
 async def main(argv: Sequence[str] | None = None) -> None:
