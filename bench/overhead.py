@@ -218,6 +218,8 @@ def cli_environment(fakes: RemoteFakes, data_dir: Path) -> dict[str, str]:
         "OLLAMA_URL": fakes.ollama_url,
         "DATA_DIR": str(data_dir),
         "MAX_TASTES_PER_MEMBER": "10000",
+        # A clean checkout runs its own code, whatever the venv has installed.
+        "PYTHONPATH": str(common.REPO_ROOT),
     }
 
 
