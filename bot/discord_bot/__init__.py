@@ -1,1 +1,7 @@
-"""The Discord front end: a discord.py bot over the shared pipeline (`python -m bot`)."""
+"""The Discord front end: a thin adapter over the shared pipeline."""
+
+import discord
+
+# Every send and edit uses this: text from tastes or from the model that contains
+# @everyone, a role or a user mention must never notify anyone.
+NO_PINGS = discord.AllowedMentions.none()

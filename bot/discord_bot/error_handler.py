@@ -14,6 +14,7 @@ import secrets
 import discord
 from discord import app_commands
 
+from bot.discord_bot import NO_PINGS
 from bot.errors import (
     InputError,
     ModelNotFound,
@@ -28,7 +29,6 @@ from bot.errors import (
 
 log = logging.getLogger(__name__)
 
-NO_PINGS = discord.AllowedMentions.none()
 # Set in `interaction.extras` once a command has put its own text in the original
 # response: an error then goes in a private follow-up and the text stays.
 ORIGINAL_IS_WRITTEN = "original_is_written"

@@ -27,11 +27,12 @@ from typing import Any, Protocol
 
 import discord
 
+from bot.discord_bot import NO_PINGS
+
 log = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 2000  # characters of content in one Discord message
 STILL_WRITING_MARK = "\n\n✍️ *still writing…*"
-NO_PINGS = discord.AllowedMentions.none()
 # A message Discord keeps refusing (deleted, no permission) is given up after this many
 # tries, so the reply still finishes; the full text is in the records regardless.
 MAX_WRITE_ATTEMPTS = 3

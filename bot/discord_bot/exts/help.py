@@ -6,9 +6,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_bot import NO_PINGS
 from bot.discord_bot.client import SuggestWatchBot
-
-NO_PINGS = discord.AllowedMentions.none()
 
 HELP_TEXT = """\
 **suggest.watch** recommends movies and shows from *your own* stated tastes, \

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_bot import NO_PINGS
 from bot.discord_bot.client import SuggestWatchBot
 from bot.discord_bot.error_handler import handle_command_error
 from bot.discord_bot.streaming import MESSAGE_LIMIT, split_message
@@ -16,7 +17,6 @@ from bot.pipeline.events import Taste
 
 log = logging.getLogger(__name__)
 
-NO_PINGS = discord.AllowedMentions.none()
 FORGET_ALL = "all"
 AUTOCOMPLETE_LIMIT = 25  # Discord shows at most 25 choices
 CHOICE_NAME_LIMIT = 100

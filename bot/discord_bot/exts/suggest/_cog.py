@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_bot import NO_PINGS
 from bot.discord_bot.client import SuggestWatchBot
 from bot.discord_bot.error_handler import (
     ORIGINAL_IS_WRITTEN,
@@ -24,14 +25,13 @@ from bot.discord_bot.exts.suggest._slots import GenerationSlots
 from bot.discord_bot.streaming import STILL_WRITING_MARK, EditableMessage, StreamedReply
 from bot.errors import InputError, SuggestWatchError
 from bot.pipeline.events import Failed, Finished, Retrieved, TextDelta
+from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT
 
 log = logging.getLogger(__name__)
 
-NO_PINGS = discord.AllowedMentions.none()
 RATING_EMOJIS = ("👍", "👎")
 # Fixed, so a Stop button left on an answer by a restart still reaches `ExpiredStop`.
 STOP_CUSTOM_ID = "suggest:stop"
-MIN_COUNT, MAX_COUNT, DEFAULT_COUNT = 1, 10, 4
 
 
 class StopButton(discord.ui.View):
