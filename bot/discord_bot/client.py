@@ -45,6 +45,10 @@ class SuggestWatchBot(commands.Bot):
     """The bot, holding the pipeline every extension works through."""
 
     def __init__(self, pipeline: Pipeline, settings: DiscordSettings, **options: Any) -> None:
+        # The bot never joins voice: spare the owner discord.py's warnings about the
+        # optional voice libraries at every start.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=bot_intents(),

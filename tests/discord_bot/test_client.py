@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import discord
+import pytest
 
 from bot.discord_bot.client import SYNC_STATE_FILE, bot_intents
 from bot.settings import DiscordSettings
@@ -79,3 +81,16 @@ async def test_the_bot_identifies_without_privileged_intents(
     assert not (intents.members or intents.presences or intents.message_content)
     assert intents.guilds and intents.guild_reactions
     assert intents == bot_intents()
+
+
+async def test_start_up_logs_no_warning_about_voice_libraries(
+    fake_discord: FakeDiscord,
+    fake_ollama: FakeOllama,
+    settings: DiscordSettings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = True  # as on a fresh import
+    with caplog.at_level(logging.WARNING, logger="discord"):
+        async with running_bot(fake_discord, fake_ollama, settings):
+            pass
+    assert not [r for r in caplog.records if "voice will NOT be supported" in r.getMessage()]
