@@ -20,7 +20,7 @@ using an AI model that runs on this server's owner's machine.
 (add `count:` for 1 to 10 picks; 4 by default).
 
 The answer is written live into the channel; press **Stop** to end it early. \
-Rate a finished answer with 👍 or 👎, and future picks can learn from it.
+Rate a finished answer with 👍 or 👎: your rating is kept for the server's owner.
 
 **Your tastes**
 • `/tastes` lists them (only you see the list).
