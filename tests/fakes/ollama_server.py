@@ -285,6 +285,15 @@ class FakeOllama:
             return False
         return full_name(model) in {full_name(name) for name in self.models}
 
+    def _refusal(self, model: object, fault_kind: FaultKind) -> web.Response | None:
+        """Ollama's answer when the model is not pulled, or the injected error; else None."""
+        if not self._has_model(model):
+            return _model_not_found(str(model))
+        fault = self.fault
+        if fault is not None and fault.kind is fault_kind:
+            return web.json_response({"error": fault.message}, status=fault.status)
+        return None
+
     async def _version(self, request: web.Request) -> web.Response:
         await self._record(request)
         return web.json_response({"version": self.version})
@@ -351,11 +360,8 @@ class FakeOllama:
         started = time.monotonic()
         body = await self._record(request) or {}
         model = body.get("model")
-        if not self._has_model(model):
-            return _model_not_found(str(model))
-        fault = self.fault
-        if fault is not None and fault.kind is FaultKind.EMBED_ERROR:
-            return web.json_response({"error": fault.message}, status=fault.status)
+        if refusal := self._refusal(model, FaultKind.EMBED_ERROR):
+            return refusal
         texts = body.get("input", [])
         if isinstance(texts, str):
             texts = [texts]
@@ -375,11 +381,9 @@ class FakeOllama:
         started = time.monotonic()
         body = await self._record(request) or {}
         model = body.get("model")
-        if not self._has_model(model):
-            return _model_not_found(str(model))
-        fault = self.fault
-        if fault is not None and fault.kind is FaultKind.HTTP_ERROR:
-            return web.json_response({"error": fault.message}, status=fault.status)
+        if refusal := self._refusal(model, FaultKind.HTTP_ERROR):
+            return refusal
+        fault = self.fault  # as it was when the request arrived
         # Like a model loading: nothing at all, not even headers, before the first token.
         if self.first_token_delay:
             await asyncio.sleep(self.first_token_delay)
