@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import aclosing
 from typing import TextIO
 
 from bot.errors import ConfigError, SuggestWatchError
@@ -127,28 +128,32 @@ class Terminal:
 
     async def suggest(self, member: str, query: str, count: int) -> int:
         self.say(f'Searching for "{" ".join(query.split())}"…')
-        async for event in self.pipeline.suggest(member, query, count):
-            match event:
-                case Retrieved():
-                    self.show_retrieved(event)
-                case TextDelta(text=text):
-                    print(text, end="", file=self.out, flush=True)
-                case Finished():
-                    self.say()
-                    self.say()
-                    self.say(describe_finish(event))
-                case Failed():
-                    if event.text:
+        # aclosing: if printing fails (the reader went away), the suggestion is closed and
+        # recorded as cancelled now, while the records are still open.
+        events = self.pipeline.suggest(member, query, count)
+        async with aclosing(events):
+            async for event in events:
+                match event:
+                    case Retrieved():
+                        self.show_retrieved(event)
+                    case TextDelta(text=text):
+                        print(text, end="", file=self.out, flush=True)
+                    case Finished():
                         self.say()
-                    self.say()
-                    print(f"Error: {event.error}", file=self.err, flush=True)
-                    if event.text:
-                        print(
-                            "(The text above is what arrived before the fault; it is saved.)",
-                            file=self.err,
-                            flush=True,
-                        )
-                    return EXIT_FAILED
+                        self.say()
+                        self.say(describe_finish(event))
+                    case Failed():
+                        if event.text:
+                            self.say()
+                        self.say()
+                        print(f"Error: {event.error}", file=self.err, flush=True)
+                        if event.text:
+                            print(
+                                "(The text above is what arrived before the fault; it is saved.)",
+                                file=self.err,
+                                flush=True,
+                            )
+                        return EXIT_FAILED
         return EXIT_OK
 
     def show_retrieved(self, event: Retrieved) -> None:

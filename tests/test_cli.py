@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, build_parser, run
+from bot.pipeline.events import SuggestionStatus
+from bot.pipeline.records import Records
 from bot.settings import Settings
 from tests.fakes.ollama_server import FakeOllama, Fault, FaultKind
 
@@ -219,3 +221,17 @@ async def test_a_reader_that_goes_away_ends_the_process_quietly(
     assert out.decode().startswith("Searching for")
     assert process.returncode == EXIT_FAILED
     assert "Traceback" not in err.decode()
+
+
+async def test_a_suggestion_whose_reader_went_away_is_recorded_as_cancelled(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    fake_ollama.tokens_per_second = 100
+    env = cli_env(fake_ollama, tmp_path)
+    script = f'"{sys.executable}" -m bot.cli suggest noir | head -1'
+    process = await asyncio.create_subprocess_exec("bash", "-c", script, env=env, cwd=tmp_path)
+    await process.wait()
+    async with Records.open(Settings(data_dir=tmp_path, _env_file=None).sqlite_path) as records:
+        stored = await records.get_suggestion(1)
+    assert stored is not None
+    assert stored.status is SuggestionStatus.CANCELLED
