@@ -1,8 +1,9 @@
 """What the pipeline hands to front ends: tastes, and the events of one suggestion.
 
-`Pipeline.suggest` yields, in order: one `Retrieved`, any number of `TextDelta`,
-then exactly one `Finished` or `Failed`. A front end renders them as they come and
-never needs to know how they were made.
+`Pipeline.suggest` yields, in order: one `Retrieved`, any number of `PicksUpdated`
+(the structured picks so far) or `TextDelta` (plain text, when the model's answer is
+not structured), then exactly one `Finished` or `Failed`. A front end renders them as
+they come and never needs to know how they were made.
 """
 
 from __future__ import annotations
@@ -71,6 +72,19 @@ class SuggestionTimings:
 
 
 @dataclass(frozen=True, slots=True)
+class PickDraft:
+    """One pick as far as it has been written: the title first, then the rest."""
+
+    title: str
+    year: int | None = None
+    kind: str | None = None  # "movie" or "show"
+    description: str = ""
+    reasoning: str = ""
+    confidence: float | None = None  # 0..1
+    is_complete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Retrieved:
     """Retrieval is done: these tastes will shape the prompt."""
 
@@ -81,6 +95,15 @@ class Retrieved:
     has_tastes: bool  # False: the member has stated no tastes at all yet
     embed_seconds: float
     search_seconds: float
+    liked_titles: tuple[str, ...] = ()  # liked picks given to the model as examples
+    avoided_titles: int = 0  # titles the model was told not to suggest (disliked, seen, recent)
+
+
+@dataclass(frozen=True, slots=True)
+class PicksUpdated:
+    """The picks shown so far, numbered from 1 in order; each may still be growing."""
+
+    picks: tuple[PickDraft, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +121,9 @@ class Finished:
     text: str
     timings: SuggestionTimings
     stats: GenerationStats | None
+    picks: tuple[PickDraft, ...] = ()  # empty when the answer was plain text
+    is_structured: bool = False
+    left_out: int = 0  # picks of the answer not shown because they repeated a title
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +135,29 @@ class Failed:
     status: SuggestionStatus
     error: SuggestWatchError
     timings: SuggestionTimings
+    picks: tuple[PickDraft, ...] = ()  # the picks shown before the fault
 
 
-SuggestionEvent = Retrieved | TextDelta | Finished | Failed
+class Rating(StrEnum):
+    """What a member said of one pick."""
+
+    LIKED = "liked"
+    NOT_FOR_ME = "not_for_me"
+    SEEN = "seen"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPick:
+    """One pick shown to a member, with their current rating of it."""
+
+    suggestion_id: int
+    position: int
+    title: str
+    year: int | None
+    kind: str | None
+    query: str
+    rating: Rating | None
+    created_at: datetime
+
+
+SuggestionEvent = Retrieved | PicksUpdated | TextDelta | Finished | Failed
