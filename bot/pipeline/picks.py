@@ -260,7 +260,7 @@ class PickSelector:
         """Decide what the drafts so far allow; returns the picks to show now."""
         for draft in drafts[len(self._decided) :]:
             reason = self._repeat_reason(draft, drafts[: len(self._decided)])
-            if reason is _UNDECIDED:
+            if isinstance(reason, _Undecided):
                 break
             shown = sum(1 for position, _ in self._decided if position is not None)
             if reason is None and shown >= self.count:

@@ -14,7 +14,15 @@ POST /api/chat (NDJSON stream by default, one JSON object with `"stream": false`
 An unknown model gets Ollama's 404 `{"error": "model \"X\" not found, try pulling it first"}`.
 
 Every attribute set in the constructor (`models`, `embed_dim`, `embed_latency`, `answer`,
-`tokens_per_second`, `first_token_delay`, `fault`) may be changed between requests.
+`picks`, `ignore_format`, `tokens_per_second`, `first_token_delay`, `fault`) may be
+changed between requests.
+
+What the chat answers: a request with a JSON schema as `format` (structured outputs)
+gets `{"picks": [...]}` built from `picks`, streamed in small JSON tokens as a real
+model writes it; `ignore_format = True` makes it answer in plain text instead, as a
+server that ignores the schema would. A request without `format` gets the plain text.
+The plain text is `answer` when set, else `DEFAULT_ANSWER`; a scripted `answer` is
+sent as is even when a schema was asked for (it is the model's exact output).
 
 Embeddings are deterministic and carry a little meaning: each lowercased word is
 feature-hashed (blake2b, stable across runs unlike `hash()`) into one of `embed_dim`
@@ -72,7 +80,60 @@ DEFAULT_ANSWER = """\
    *Confidence:* 0.6
 """
 
+DEFAULT_PICKS: tuple[dict[str, Any], ...] = (
+    {
+        "title": "Arrival",
+        "year": 2016,
+        "kind": "movie",
+        "description": "A linguist races to understand visitors whose language bends time.",
+        "reasoning": "The slow-burn, cerebral science fiction you said you love.",
+        "confidence": 0.9,
+    },
+    {
+        "title": "The Leftovers",
+        "year": 2014,
+        "kind": "show",
+        "description": "A small town copes after 2% of the world vanishes.",
+        "reasoning": "Grief and mystery told through characters, like the dramas you enjoy.",
+        "confidence": 0.7,
+    },
+    {
+        "title": "Moon",
+        "year": 2009,
+        "kind": "movie",
+        "description": "A lone worker nears the end of a three-year shift on the Moon.",
+        "reasoning": "A quiet, isolated sci-fi story with a twist, as you asked for.",
+        "confidence": 0.8,
+    },
+    {
+        "title": "Dark",
+        "year": 2017,
+        "kind": "show",
+        "description": "Four families in a German town unravel a time-travel conspiracy.",
+        "reasoning": "The puzzle-box plotting you mentioned in your tastes.",
+        "confidence": 0.6,
+    },
+    {
+        "title": "Annihilation",
+        "year": 2018,
+        "kind": "movie",
+        "description": "A biologist leads an expedition into a zone where nature mutates.",
+        "reasoning": "Eerie, thoughtful sci-fi that leaves questions open.",
+        "confidence": 0.6,
+    },
+    {
+        "title": "Severance",
+        "year": 2022,
+        "kind": "show",
+        "description": "Office workers have their work memories split from their lives.",
+        "reasoning": "A slow-burn mystery with a cold, clever premise.",
+        "confidence": 0.5,
+    },
+)
+
 _WORD = re.compile(r"\w+")
+# JSON as a model streams it: punctuation, quotes and words as separate small tokens.
+_JSON_TOKEN = re.compile(r'\s*(?:[{}\[\],:"]|\w+|[^\w\s{}\[\],:"]+)|\s+')
 # A "token" is a word with its leading whitespace (or trailing whitespace at the end),
 # so the tokens joined give back the answer exactly.
 _TOKEN = re.compile(r"\s*\S+|\s+")
@@ -133,6 +194,16 @@ def split_tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def split_json_tokens(text: str) -> list[str]:
+    """Split a JSON answer into the small pieces the fake streams, one per chunk."""
+    return _JSON_TOKEN.findall(text)
+
+
+def picks_answer(picks: Iterable[dict[str, Any]]) -> str:
+    """The JSON answer the fake writes for a structured request."""
+    return json.dumps({"picks": list(picks)}, ensure_ascii=False)
+
+
 def full_name(model: str) -> str:
     """`bge-large` -> `bge-large:latest`, as Ollama names a model pulled without a tag."""
     return model if ":" in model else f"{model}:latest"
@@ -172,7 +243,9 @@ class FakeOllama:
         models: Iterable[str] = DEFAULT_MODELS,
         embed_dim: int = DEFAULT_EMBED_DIM,
         embed_latency: float = 0.0,
-        answer: str = DEFAULT_ANSWER,
+        answer: str | None = None,
+        picks: Iterable[dict[str, Any]] = DEFAULT_PICKS,
+        ignore_format: bool = False,
         tokens_per_second: float | None = None,
         first_token_delay: float = 0.0,
         fault: Fault | None = None,
@@ -183,6 +256,8 @@ class FakeOllama:
         self.embed_dim = embed_dim
         self.embed_latency = embed_latency
         self.answer = answer
+        self.picks: list[dict[str, Any]] = [dict(pick) for pick in picks]
+        self.ignore_format = ignore_format
         self.tokens_per_second = tokens_per_second
         self.first_token_delay = first_token_delay
         self.fault = fault
@@ -387,16 +462,25 @@ class FakeOllama:
         # Like a model loading: nothing at all, not even headers, before the first token.
         if self.first_token_delay:
             await asyncio.sleep(self.first_token_delay)
-        tokens = split_tokens(self.answer)
+        answer, tokens = self._answer_for(body)
         prompt_tokens = sum(
             len(_WORD.findall(str(message.get("content", ""))))
             for message in body.get("messages", [])
         )
         if body.get("stream", True) is False:
             final = self._final_chunk(model, tokens, prompt_tokens, started, time.monotonic())
-            final["message"]["content"] = self.answer
+            final["message"]["content"] = answer
             return web.json_response(final)
         return await self._stream_chat(request, model, tokens, prompt_tokens, started, fault)
+
+    def _answer_for(self, body: dict[str, Any]) -> tuple[str, list[str]]:
+        """The answer to this chat request and the tokens it is streamed in."""
+        if self.answer is not None:
+            return self.answer, split_tokens(self.answer)
+        if isinstance(body.get("format"), dict) and not self.ignore_format:
+            answer = picks_answer(self.picks)
+            return answer, split_json_tokens(answer)
+        return DEFAULT_ANSWER, split_tokens(DEFAULT_ANSWER)
 
     async def _stream_chat(
         self,
@@ -489,13 +573,14 @@ class FakeOllama:
         }
 
 
-async def _serve(args: argparse.Namespace, answer: str) -> None:
+async def _serve(args: argparse.Namespace, answer: str | None) -> None:
     fake = FakeOllama(
         host=args.host,
         port=args.port,
         embed_dim=args.embed_dim,
         embed_latency=args.embed_latency,
         answer=answer,
+        ignore_format=args.ignore_format,
         tokens_per_second=args.tokens_per_second,
         first_token_delay=args.first_token_delay,
     )
@@ -513,9 +598,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--embed-latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument("--tokens-per-second", type=float, default=None)
     parser.add_argument("--first-token-delay", type=float, default=0.0, help="seconds")
-    parser.add_argument("--answer-file", help="a text file with the scripted reply")
+    parser.add_argument("--answer-file", help="a text file with the scripted reply, sent as is")
+    parser.add_argument(
+        "--ignore-format",
+        action="store_true",
+        help="answer in plain text even when a JSON schema is asked for",
+    )
     args = parser.parse_args(argv)
-    answer = DEFAULT_ANSWER
+    answer = None
     if args.answer_file:
         with open(args.answer_file, encoding="utf-8") as file:
             answer = file.read()

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from bot.pipeline.picks import answer_schema
 from tests.fakes.ollama_server import (
     DEFAULT_ANSWER,
+    DEFAULT_PICKS,
     NDJSON,
     FakeOllama,
     Fault,
@@ -95,6 +97,49 @@ async def test_stream_is_ndjson_with_a_final_done_chunk(http: httpx.AsyncClient)
         "eval_duration",
     ):
         assert isinstance(final[field], int), field
+
+
+async def streamed_pieces(http: httpx.AsyncClient, **request: object) -> list[str]:
+    body = {"model": CHAT_MODEL, "messages": MESSAGES, **request}
+    async with http.stream("POST", "/api/chat", json=body) as response:
+        lines = [json.loads(line) async for line in response.aiter_lines() if line]
+    return [line["message"]["content"] for line in lines if not line["done"]]
+
+
+async def test_a_schema_as_format_gets_the_picks_as_json_in_small_tokens(
+    http: httpx.AsyncClient,
+) -> None:
+    pieces = await streamed_pieces(http, format=answer_schema())
+
+    assert json.loads("".join(pieces)) == {"picks": list(DEFAULT_PICKS)}
+    assert len(pieces) > 100
+    assert max(len(piece.strip()) for piece in pieces) < 20  # words, not whole fields
+
+
+async def test_scripted_picks_are_what_the_json_holds(
+    http: httpx.AsyncClient, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.picks = [dict(DEFAULT_PICKS[3], title="Dark (again)")]
+
+    pieces = await streamed_pieces(http, format=answer_schema())
+
+    assert [pick["title"] for pick in json.loads("".join(pieces))["picks"]] == ["Dark (again)"]
+
+
+async def test_ignore_format_answers_a_schema_in_plain_text(
+    http: httpx.AsyncClient, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.ignore_format = True
+
+    assert "".join(await streamed_pieces(http, format=answer_schema())) == DEFAULT_ANSWER
+
+
+async def test_a_scripted_answer_is_sent_as_is_even_for_a_schema(
+    http: httpx.AsyncClient, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.answer = '{"picks": [{"title": broken'
+
+    assert "".join(await streamed_pieces(http, format=answer_schema())) == fake_ollama.answer
 
 
 async def test_stream_false_gives_one_json_object(http: httpx.AsyncClient) -> None:
