@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from array import array
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,11 +23,14 @@ import aiosqlite
 from bot.errors import RecordsError
 from bot.pipeline.events import (
     GenerationStats,
+    HistoryPick,
     MatchedTaste,
+    Rating,
     SuggestionStatus,
     SuggestionTimings,
     Taste,
 )
+from bot.pipeline.picks import LeftOut, PickDecision, pick_key
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,49 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX feedback_by_suggestion ON feedback (suggestion_id, id);
     """,
+    # 5 (issue 11): structured picks, one row each, and the member's ratings of them.
+    """
+    ALTER TABLE suggestions ADD COLUMN is_structured INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE picks (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        suggestion_id    INTEGER NOT NULL REFERENCES suggestions (id),
+        member_id        TEXT    NOT NULL,
+        answer_position  INTEGER NOT NULL,  -- 1.. in the model's answer
+        shown_position   INTEGER,           -- 1.. as the member saw it; NULL if left out
+        left_out         TEXT,              -- why it was not shown (picks.LeftOut)
+        title            TEXT    NOT NULL,
+        year             INTEGER,
+        kind             TEXT,
+        description      TEXT    NOT NULL DEFAULT '',
+        reasoning        TEXT    NOT NULL DEFAULT '',
+        confidence       REAL,
+        key              TEXT    NOT NULL,  -- picks.pick_key: the same film, recognised
+        created_at       TEXT    NOT NULL
+    );
+    CREATE INDEX picks_by_suggestion ON picks (suggestion_id, answer_position);
+    CREATE INDEX picks_by_member ON picks (member_id, id);
+
+    -- One row per pick and way of rating it (a reaction on the whole answer, a number
+    -- reaction, a choice); the newest row is the pick's rating. Undo deletes the row.
+    CREATE TABLE pick_ratings (
+        pick_id     INTEGER NOT NULL REFERENCES picks (id),
+        member_id   TEXT    NOT NULL,
+        source      TEXT    NOT NULL,
+        rating      TEXT    NOT NULL CHECK (rating IN ('liked', 'not_for_me', 'seen')),
+        created_at  TEXT    NOT NULL,
+        PRIMARY KEY (pick_id, source)
+    );
+    CREATE INDEX pick_ratings_by_member ON pick_ratings (member_id);
+
+    -- Embeddings of liked picks, per embedding model: derived, made again when missing.
+    CREATE TABLE pick_vectors (
+        pick_id  INTEGER NOT NULL REFERENCES picks (id),
+        model    TEXT    NOT NULL,
+        vector   BLOB    NOT NULL,  -- float32, native byte order
+        PRIMARY KEY (pick_id, model)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -103,6 +150,7 @@ class SuggestionRecord:
     completion_tokens: int | None
     tokens_per_second: float | None
     created_at: datetime
+    is_structured: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +163,52 @@ class FeedbackRecord:
     emoji: str
     added: bool
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PickRecord:
+    """One pick of a suggestion's answer, shown or left out, with its current rating."""
+
+    id: int
+    suggestion_id: int
+    member_id: str
+    answer_position: int
+    shown_position: int | None
+    left_out: LeftOut | None
+    title: str
+    year: int | None
+    kind: str | None
+    description: str
+    reasoning: str
+    confidence: float | None
+    key: str
+    rating: Rating | None
+
+
+# The newest rating row of each pick is its rating.
+_CURRENT_RATINGS = """
+    SELECT pick_id, rating FROM pick_ratings
+    WHERE rowid IN (SELECT MAX(rowid) FROM pick_ratings WHERE member_id = ? GROUP BY pick_id)
+"""
+
+
+def _pick(row: sqlite3.Row) -> PickRecord:
+    return PickRecord(
+        id=row["id"],
+        suggestion_id=row["suggestion_id"],
+        member_id=row["member_id"],
+        answer_position=row["answer_position"],
+        shown_position=row["shown_position"],
+        left_out=LeftOut(row["left_out"]) if row["left_out"] else None,
+        title=row["title"],
+        year=row["year"],
+        kind=row["kind"],
+        description=row["description"],
+        reasoning=row["reasoning"],
+        confidence=row["confidence"],
+        key=row["key"],
+        rating=Rating(row["rating"]) if row["rating"] else None,
+    )
 
 
 def _now() -> str:
@@ -304,12 +398,14 @@ class Records:
         timings: SuggestionTimings,
         stats: GenerationStats | None = None,
         error: str | None = None,
+        is_structured: bool = False,
     ) -> None:
+        """Record how a suggestion ended: its text, status, timings and whether it was JSON."""
         async with self._translated("record the suggestion's outcome"):
             await self._execute_write(
                 """UPDATE suggestions SET text = ?, status = ?, error = ?, first_token_seconds = ?,
                        generation_seconds = ?, prompt_tokens = ?, completion_tokens = ?,
-                       tokens_per_second = ?, finished_at = ?
+                       tokens_per_second = ?, finished_at = ?, is_structured = ?
                    WHERE id = ?""",
                 (
                     text,
@@ -321,6 +417,7 @@ class Records:
                     stats.completion_tokens if stats else None,
                     stats.tokens_per_second if stats else None,
                     _now(),
+                    is_structured,
                     suggestion_id,
                 ),
             )
@@ -350,6 +447,7 @@ class Records:
             completion_tokens=row["completion_tokens"],
             tokens_per_second=row["tokens_per_second"],
             created_at=datetime.fromisoformat(row["created_at"]),
+            is_structured=bool(row["is_structured"]),
         )
 
     async def count_suggestions(self) -> int:
@@ -409,6 +507,193 @@ class Records:
             )
             for row in rows
         ]
+
+    # -- picks and ratings -----------------------------------------------------------------
+
+    async def add_picks(
+        self, suggestion_id: int, member_id: str, decisions: Sequence[PickDecision]
+    ) -> None:
+        """Record every pick of a suggestion's answer, shown or left out, in answer order."""
+        created_at = _now()
+        rows = [
+            (
+                suggestion_id,
+                member_id,
+                position,
+                decision.shown_position,
+                decision.left_out,
+                decision.draft.title,
+                decision.draft.year,
+                decision.draft.kind,
+                decision.draft.description,
+                decision.draft.reasoning,
+                decision.draft.confidence,
+                pick_key(decision.draft.title, decision.draft.year),
+                created_at,
+            )
+            for position, decision in enumerate(decisions, start=1)
+        ]
+        async with self._translated("record the picks"):
+            await self._db.executemany(
+                """INSERT INTO picks (suggestion_id, member_id, answer_position, shown_position,
+                       left_out, title, year, kind, description, reasoning, confidence, key,
+                       created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                rows,
+            )
+            await self._db.commit()
+
+    async def list_picks(self, member_id: str, suggestion_id: int) -> list[PickRecord]:
+        """The member's picks of one suggestion in answer order, with their ratings."""
+        async with self._translated("read the picks"):
+            rows = await self._fetch_all(
+                f"""SELECT picks.*, current.rating FROM picks
+                    LEFT JOIN ({_CURRENT_RATINGS}) AS current ON current.pick_id = picks.id
+                    WHERE picks.member_id = ? AND picks.suggestion_id = ?
+                    ORDER BY picks.answer_position""",
+                (member_id, member_id, suggestion_id),
+            )
+        return [_pick(row) for row in rows]
+
+    async def rate_pick(self, member_id: str, pick_id: int, source: str, rating: Rating) -> None:
+        """Set the member's rating of a pick from one source; the newest rating counts."""
+        async with self._translated("record the rating"):
+            await self._execute_write(
+                """INSERT OR REPLACE INTO pick_ratings
+                       (pick_id, member_id, source, rating, created_at)
+                   VALUES (?, ?, ?, ?, ?)""",
+                (pick_id, member_id, source, rating, _now()),
+            )
+
+    async def unrate_pick(
+        self, member_id: str, pick_id: int, source: str, rating: Rating | None = None
+    ) -> bool:
+        """Take back the rating from one source (only if it is `rating`, when given)."""
+        sql = "DELETE FROM pick_ratings WHERE member_id = ? AND pick_id = ? AND source = ?"
+        parameters: list[Any] = [member_id, pick_id, source]
+        if rating is not None:
+            sql += " AND rating = ?"
+            parameters.append(rating)
+        async with self._translated("take back the rating"):
+            return await self._execute_write(sql, parameters) > 0
+
+    async def unrate_pick_everywhere(self, member_id: str, pick_id: int) -> int:
+        """Take back every rating of a pick, whatever its source."""
+        async with self._translated("take back the ratings"):
+            return await self._execute_write(
+                "DELETE FROM pick_ratings WHERE member_id = ? AND pick_id = ?",
+                (member_id, pick_id),
+            )
+
+    async def rated_picks(
+        self, member_id: str, ratings: Sequence[Rating], limit: int
+    ) -> list[PickRecord]:
+        """The member's picks whose current rating is one of `ratings`, newest rated first."""
+        marks = ",".join("?" * len(ratings))
+        async with self._translated("read the rated picks"):
+            rows = await self._fetch_all(
+                f"""SELECT picks.*, current.rating FROM picks
+                    JOIN ({_CURRENT_RATINGS}) AS current ON current.pick_id = picks.id
+                    WHERE picks.member_id = ? AND current.rating IN ({marks})
+                    ORDER BY picks.id DESC LIMIT ?""",
+                (member_id, member_id, *ratings, limit),
+            )
+        return [_pick(row) for row in rows]
+
+    async def recently_shown_keys(self, member_id: str, suggestions: int) -> list[str]:
+        """Keys of the picks shown to the member in their last `suggestions` suggestions."""
+        if suggestions <= 0:
+            return []
+        async with self._translated("read the recent picks"):
+            rows = await self._fetch_all(
+                """SELECT DISTINCT key FROM picks
+                   WHERE member_id = ? AND shown_position IS NOT NULL AND suggestion_id IN (
+                       SELECT DISTINCT suggestion_id FROM picks WHERE member_id = ?
+                       ORDER BY suggestion_id DESC LIMIT ?)""",
+                (member_id, member_id, suggestions),
+            )
+        return [row[0] for row in rows]
+
+    async def pick_vectors(self, pick_ids: Iterable[int], model: str) -> dict[int, list[float]]:
+        """Stored embeddings of these picks made with `model`."""
+        ids = list(pick_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        async with self._translated("read the pick vectors"):
+            rows = await self._fetch_all(
+                "SELECT pick_id, vector FROM pick_vectors "
+                f"WHERE model = ? AND pick_id IN ({marks})",
+                (model, *ids),
+            )
+        return {row[0]: array("f", row[1]).tolist() for row in rows}
+
+    async def store_pick_vectors(self, model: str, vectors: dict[int, list[float]]) -> None:
+        """Keep embeddings of picks made with `model`, to compare with later requests."""
+        rows = [
+            (pick_id, model, array("f", vector).tobytes()) for pick_id, vector in vectors.items()
+        ]
+        async with self._translated("store the pick vectors"):
+            await self._db.executemany(
+                "INSERT OR REPLACE INTO pick_vectors (pick_id, model, vector) VALUES (?, ?, ?)",
+                rows,
+            )
+            await self._db.commit()
+
+    async def history(self, member_id: str, limit: int) -> list[HistoryPick]:
+        """The member's most recently shown picks, newest first, with their ratings."""
+        async with self._translated("read the history"):
+            rows = await self._fetch_all(
+                f"""SELECT picks.*, current.rating, suggestions.query FROM picks
+                    JOIN suggestions ON suggestions.id = picks.suggestion_id
+                    LEFT JOIN ({_CURRENT_RATINGS}) AS current ON current.pick_id = picks.id
+                    WHERE picks.member_id = ? AND picks.shown_position IS NOT NULL
+                    ORDER BY picks.suggestion_id DESC, picks.shown_position LIMIT ?""",
+                (member_id, member_id, limit),
+            )
+        return [
+            HistoryPick(
+                suggestion_id=row["suggestion_id"],
+                position=row["shown_position"],
+                title=row["title"],
+                year=row["year"],
+                kind=row["kind"],
+                query=row["query"],
+                rating=Rating(row["rating"]) if row["rating"] else None,
+                created_at=datetime.fromisoformat(row["created_at"]),
+            )
+            for row in rows
+        ]
+
+    async def count_history(self, member_id: str) -> int:
+        """How many suggestions of the member are recorded."""
+        async with self._translated("count the history"):
+            row = await self._fetch_one(
+                "SELECT COUNT(*) FROM suggestions WHERE member_id = ?", (member_id,)
+            )
+        return row[0]
+
+    async def delete_member_history(self, member_id: str) -> int:
+        """Erase the member's suggestions, picks, ratings and reactions; returns suggestions."""
+        mine = "SELECT id FROM suggestions WHERE member_id = ?"
+        statements = (
+            "DELETE FROM pick_vectors WHERE pick_id IN (SELECT id FROM picks WHERE member_id = ?)",
+            "DELETE FROM pick_ratings WHERE member_id = ?",
+            "DELETE FROM picks WHERE member_id = ?",
+            f"DELETE FROM feedback WHERE suggestion_id IN ({mine})",
+            f"DELETE FROM suggestion_messages WHERE suggestion_id IN ({mine})",
+            "DELETE FROM suggestions WHERE member_id = ?",
+        )
+        async with self._translated("erase the history"):
+            # One transaction (sqlite3 opens it at the first DELETE): whole or not at all.
+            try:
+                for sql in statements:
+                    cursor = await self._db.execute(sql, (member_id,))
+                await self._db.commit()
+            except BaseException:
+                await self._db.rollback()
+                raise
+        return cursor.rowcount
 
     # -- helpers --------------------------------------------------------------------------
 

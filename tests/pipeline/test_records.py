@@ -10,10 +10,13 @@ from bot.errors import RecordsError
 from bot.pipeline.events import (
     GenerationStats,
     MatchedTaste,
+    PickDraft,
+    Rating,
     SuggestionStatus,
     SuggestionTimings,
 )
-from bot.pipeline.records import SCHEMA_VERSION, Records
+from bot.pipeline.picks import LeftOut, PickDecision
+from bot.pipeline.records import MIGRATIONS, SCHEMA_VERSION, Records
 
 
 @pytest.fixture
@@ -142,3 +145,115 @@ async def test_an_unopenable_path_is_a_records_error(tmp_path: Path) -> None:
     with pytest.raises(RecordsError, match="Cannot open the records database"):
         async with Records.open(blocker / "records.sqlite3"):
             pass
+
+
+# -- picks and ratings (schema v5) -------------------------------------------------------
+
+
+async def suggestion_with_picks(records: Records, member: str = "alice") -> int:
+    suggestion_id = await records.start_suggestion(
+        member, "space", 2, (), "llama3.1:8b", SuggestionTimings()
+    )
+    await records.add_picks(
+        suggestion_id,
+        member,
+        [
+            PickDecision(PickDraft("Arrival", 2016, "movie", "d", "r", 0.9, True), 1, None),
+            PickDecision(PickDraft("Moon", 2009, "movie"), None, LeftOut.DISLIKED),
+            PickDecision(PickDraft("Dark", 2017, "show"), 2, None),
+        ],
+    )
+    return suggestion_id
+
+
+async def test_a_database_of_the_first_release_keeps_its_data_when_migrated(
+    db_path: Path,
+) -> None:
+    with sqlite3.connect(db_path) as raw:
+        raw.executescript(MIGRATIONS[0])
+        raw.execute(
+            "INSERT INTO suggestions (member_id, query, count, matches, model, status, "
+            "created_at) VALUES ('alice', 'noir', 3, '[]', 'm', 'complete', '2026-01-01')"
+        )
+        raw.execute("PRAGMA user_version = 1")
+    async with Records.open(db_path) as records:
+        old = await records.get_suggestion(1)
+        assert old is not None and old.query == "noir" and not old.is_structured
+        assert await records.list_picks("alice", 1) == []
+
+
+async def test_every_pick_is_recorded_with_its_position_key_and_fate(records: Records) -> None:
+    suggestion_id = await suggestion_with_picks(records)
+
+    picks = await records.list_picks("alice", suggestion_id)
+
+    assert [(p.answer_position, p.shown_position, p.left_out) for p in picks] == [
+        (1, 1, None),
+        (2, None, LeftOut.DISLIKED),
+        (3, 2, None),
+    ]
+    assert picks[0].key == "arrival|2016"
+    assert picks[0].confidence == 0.9
+    assert await records.list_picks("bob", suggestion_id) == []
+
+
+async def test_the_newest_rating_counts_and_undo_takes_back_only_its_own(
+    records: Records,
+) -> None:
+    suggestion_id = await suggestion_with_picks(records)
+    arrival = (await records.list_picks("alice", suggestion_id))[0]
+
+    await records.rate_pick("alice", arrival.id, "message", Rating.LIKED)
+    await records.rate_pick("alice", arrival.id, "choice", Rating.SEEN)
+    assert (await records.list_picks("alice", suggestion_id))[0].rating is Rating.SEEN
+
+    assert not await records.unrate_pick("alice", arrival.id, "message", Rating.NOT_FOR_ME)
+    assert await records.unrate_pick("alice", arrival.id, "choice")
+    assert (await records.list_picks("alice", suggestion_id))[0].rating is Rating.LIKED
+    assert await records.unrate_pick("alice", arrival.id, "message", Rating.LIKED)
+    assert (await records.list_picks("alice", suggestion_id))[0].rating is None
+
+
+async def test_recently_shown_keys_cover_only_the_last_suggestions(records: Records) -> None:
+    first = await suggestion_with_picks(records)
+    second = await records.start_suggestion(
+        "alice", "more", 1, (), "llama3.1:8b", SuggestionTimings()
+    )
+    await records.add_picks(
+        second, "alice", [PickDecision(PickDraft("Her", 2013, "movie"), 1, None)]
+    )
+
+    assert await records.recently_shown_keys("alice", 1) == ["her|2013"]
+    assert set(await records.recently_shown_keys("alice", 2)) == {
+        "arrival|2016",
+        "dark|2017",
+        "her|2013",
+    }
+    assert await records.recently_shown_keys("bob", 2) == []
+    assert first < second
+
+
+async def test_pick_vectors_round_trip_per_model(records: Records) -> None:
+    suggestion_id = await suggestion_with_picks(records)
+    arrival = (await records.list_picks("alice", suggestion_id))[0]
+
+    await records.store_pick_vectors("bge-large", {arrival.id: [0.5, -0.25]})
+
+    assert await records.pick_vectors([arrival.id], "bge-large") == {arrival.id: [0.5, -0.25]}
+    assert await records.pick_vectors([arrival.id], "other-model") == {}
+
+
+async def test_erasing_history_removes_only_that_members_suggestions(records: Records) -> None:
+    mine = await suggestion_with_picks(records)
+    theirs = await suggestion_with_picks(records, "bob")
+    arrival = (await records.list_picks("alice", mine))[0]
+    await records.rate_pick("alice", arrival.id, "message", Rating.LIKED)
+    await records.store_pick_vectors("bge-large", {arrival.id: [1.0]})
+
+    assert await records.delete_member_history("alice") == 1
+
+    assert await records.get_suggestion(mine) is None
+    assert await records.history("alice", 10) == []
+    assert await records.rated_picks("alice", [Rating.LIKED], 10) == []
+    assert len(await records.history("bob", 10)) == 2
+    assert await records.get_suggestion(theirs) is not None
