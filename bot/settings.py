@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     query_max_chars: int = Field(300, ge=10, le=2000)
     retrieval_limit: int = Field(3, ge=1, le=20)
 
+    # Learning from ratings
+    # Titles shown in the member's last N suggestions are not suggested again (0 = off).
+    no_repeat_window: int = Field(10, ge=0, le=1000)
+    # Liked picks, the most similar to the request, given to the model as examples.
+    liked_examples: int = Field(3, ge=0, le=20)
+
     # Generation options (Ollama's `options`)
     gen_temperature: float = Field(0.7, ge=0, le=2)
     gen_top_p: float = Field(0.9, gt=0, le=1)

@@ -171,6 +171,7 @@ class OllamaClient:
         messages: list[dict[str, str]],
         *,
         options: dict[str, Any] | None = None,
+        format: dict[str, Any] | None = None,  # Ollama's own name for it
     ) -> AsyncIterator[ChatChunk]:
         """Stream the model's answer as it is generated.
 
@@ -178,11 +179,14 @@ class OllamaClient:
         fault is already with the caller when the exception is raised. The last chunk
         has empty or final text and `stats`. Closing this generator early (`aclose()`,
         or breaking out of `async for`) closes the HTTP response, which makes Ollama
-        stop generating.
+        stop generating. `format` is a JSON schema the answer must follow (Ollama's
+        structured outputs).
         """
         payload: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
         if options:
             payload["options"] = options
+        if format is not None:
+            payload["format"] = format
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._first_token_timeout
         has_chunk = False

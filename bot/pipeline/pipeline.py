@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, aclosing, asynccontextmanager
@@ -29,7 +30,11 @@ from bot.pipeline.events import (
     Failed,
     Finished,
     GenerationStats,
+    HistoryPick,
     MatchedTaste,
+    PickDraft,
+    PicksUpdated,
+    Rating,
     Retrieved,
     SuggestionEvent,
     SuggestionStatus,
@@ -38,8 +43,16 @@ from bot.pipeline.events import (
     TextDelta,
 )
 from bot.pipeline.ollama import OllamaClient
-from bot.pipeline.prompt import build_messages
-from bot.pipeline.records import Records
+from bot.pipeline.picks import (
+    AnswerMode,
+    LeftOut,
+    PickDecision,
+    PickSelector,
+    PickStream,
+    answer_schema,
+)
+from bot.pipeline.prompt import Learned, build_messages
+from bot.pipeline.records import PickRecord, Records
 from bot.pipeline.text import clean_text
 from bot.pipeline.vectors import PerMemberCollections, TastePoint, TasteVectors
 from bot.settings import Settings
@@ -49,6 +62,15 @@ log = logging.getLogger(__name__)
 MIN_COUNT = 1
 MAX_COUNT = 10
 DEFAULT_COUNT = 4
+# Picks asked for beyond the count, so it still holds when a repeat is left out.
+SPARE_PICKS = 2
+# Liked picks compared with a request: the member's most recently liked.
+LIKED_CANDIDATES = 100
+# Titles to avoid named in one prompt (all of them are still left out of the reply).
+MAX_AVOIDED_IN_PROMPT = 40
+HISTORY_LIMIT = 20
+# How a rating made outside reactions is recorded (a reaction's source is its emoji).
+CHOICE_SOURCE = "choice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +81,65 @@ class HealthCheck:
     ok: bool
     detail: str
     fix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _History:
+    """What the member's ratings and recent picks mean for the next suggestion."""
+
+    learned: Learned
+    avoid: dict[str, LeftOut]  # pick keys to leave out of the reply, and why
+
+
+class _AnswerReader:
+    """Turns the model's streamed answer into events: picks while it is our JSON,
+    plain text otherwise."""
+
+    def __init__(self, count: int, avoid: dict[str, LeftOut]) -> None:
+        self.stream = PickStream()
+        self.selector = PickSelector(count, avoid)
+        self.shown: tuple[PickDraft, ...] = ()
+        self._text_sent = 0
+
+    @property
+    def is_structured(self) -> bool:
+        return self.stream.mode is AnswerMode.STRUCTURED
+
+    @property
+    def has_enough(self) -> bool:
+        """A spare has started: every pick to show is complete, the rest is not needed."""
+        return any(decision.left_out is LeftOut.SPARE for decision in self.decisions())
+
+    def read(self, piece: str) -> list[SuggestionEvent]:
+        """The events the next piece of the answer makes."""
+        self.stream.feed(piece)
+        return self._events()
+
+    def finish(self) -> list[SuggestionEvent]:
+        """The events the end of the answer makes (the last pick is complete)."""
+        self.stream.finish()
+        return self._events()
+
+    def decisions(self) -> list[PickDecision]:
+        return self.selector.decisions(self.stream.drafts)
+
+    @property
+    def left_out(self) -> int:
+        return sum(
+            1 for decision in self.decisions() if decision.left_out not in (None, LeftOut.SPARE)
+        )
+
+    def _events(self) -> list[SuggestionEvent]:
+        if self.stream.mode is AnswerMode.TEXT:
+            unsent = self.stream.text[self._text_sent :]
+            self._text_sent = len(self.stream.text)
+            return [TextDelta(unsent)] if unsent else []
+        if self.stream.mode is AnswerMode.STRUCTURED:
+            shown = self.selector.update(self.stream.drafts)
+            if shown != self.shown:
+                self.shown = shown
+                return [PicksUpdated(shown)]
+        return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +214,8 @@ class Pipeline:
     async def suggest(
         self, member_id: str, query: str, count: int = DEFAULT_COUNT
     ) -> AsyncIterator[SuggestionEvent]:
-        """Stream one suggestion: `Retrieved`, `TextDelta`s, then `Finished` or `Failed`.
+        """Stream one suggestion: `Retrieved`, `PicksUpdated`s (or `TextDelta`s when the
+        answer is not structured), then `Finished` or `Failed`.
 
         Raises `InputError` before any event for a bad request. Closing the generator
         early (`aclose()`) closes the model's stream and records the suggestion as
@@ -144,7 +226,7 @@ class Pipeline:
             raise InputError(f"Ask for {MIN_COUNT} to {MAX_COUNT} picks, not {count}.")
 
         try:
-            retrieved = await self._retrieve(member_id, query, count)
+            retrieved, history = await self._retrieve(member_id, query, count)
         except SuggestWatchError as exc:
             yield await self._failed_before_generation(member_id, query, count, exc)
             return
@@ -153,8 +235,10 @@ class Pipeline:
             system_prompt=self.settings.system_prompt,
             query=query,
             matches=retrieved.matches,
-            count=count,
+            count=count + SPARE_PICKS,
+            learned=history.learned,
         )
+        reader = _AnswerReader(count, history.avoid)
         parts: list[str] = []
         stats: GenerationStats | None = None
         started = time.perf_counter()
@@ -176,12 +260,20 @@ class Pipeline:
                 timings=timings(),
                 stats=stats,
                 error=error,
+                is_structured=reader.is_structured,
             )
+            if reader.is_structured:
+                await self._records.add_picks(
+                    retrieved.suggestion_id, member_id, reader.decisions()
+                )
 
         try:
             yield retrieved
             stream = self._ollama.chat_stream(
-                self.settings.chat_model, messages, options=self.settings.generation_options()
+                self.settings.chat_model,
+                messages,
+                options=self.settings.generation_options(),
+                format=answer_schema(),
             )
             async with aclosing(stream):
                 async for chunk in stream:
@@ -191,27 +283,53 @@ class Pipeline:
                         if first_token is None:
                             first_token = time.perf_counter() - started
                         parts.append(chunk.text)
-                        yield TextDelta(chunk.text)
+                        for event in reader.read(chunk.text):
+                            yield event
+                        if reader.has_enough:
+                            break  # the rest would be spares: stop the model here
+            for event in reader.finish():
+                yield event
         except OllamaError as exc:
             status = SuggestionStatus.INTERRUPTED if parts else SuggestionStatus.FAILED
             log.warning("Suggestion #%d %s: %s", retrieved.suggestion_id, status, exc)
+            for event in reader.finish():
+                yield event
             await record(status, str(exc))
-            yield Failed(retrieved.suggestion_id, "".join(parts), status, exc, timings())
+            yield Failed(
+                retrieved.suggestion_id, "".join(parts), status, exc, timings(), reader.shown
+            )
             return
         except (GeneratorExit, asyncio.CancelledError):
             # Closed by the front end (Stop) or cancelled (shutdown): keep what arrived.
             log.info(
                 "Suggestion #%d cancelled after %d pieces", retrieved.suggestion_id, len(parts)
             )
+            reader.stream.finish()
+            reader.selector.update(reader.stream.drafts)
             await record(SuggestionStatus.CANCELLED, "Stopped before the answer was complete.")
             raise
         await record(SuggestionStatus.COMPLETE)
-        yield Finished(retrieved.suggestion_id, "".join(parts), timings(), stats)
+        if reader.left_out:
+            log.info(
+                "Suggestion #%d: left out %d repeated pick(s)",
+                retrieved.suggestion_id,
+                reader.left_out,
+            )
+        yield Finished(
+            retrieved.suggestion_id,
+            "".join(parts),
+            timings(),
+            stats,
+            picks=reader.shown,
+            is_structured=reader.is_structured,
+            left_out=reader.left_out,
+        )
 
-    async def _retrieve(self, member_id: str, query: str, count: int) -> Retrieved:
+    async def _retrieve(self, member_id: str, query: str, count: int) -> tuple[Retrieved, _History]:
         started = time.perf_counter()
         [vector] = await self._ollama.embed(self.settings.embed_model, [query])
         embedded = time.perf_counter()
+        history = await self._history_for(member_id, vector)
         hits = await self._vectors.search(member_id, vector, self.settings.retrieval_limit)
         # The record is the truth: a vector without its row (a crash mid-forget) is skipped.
         found = await self._records.get_tastes(member_id, [hit.taste_id for hit in hits])
@@ -228,7 +346,7 @@ class Pipeline:
         suggestion_id = await self._records.start_suggestion(
             member_id, query, count, matches, self.settings.chat_model, timings
         )
-        return Retrieved(
+        retrieved = Retrieved(
             suggestion_id=suggestion_id,
             query=query,
             count=count,
@@ -236,7 +354,58 @@ class Pipeline:
             has_tastes=has_tastes,
             embed_seconds=timings.embed_seconds or 0.0,
             search_seconds=timings.search_seconds or 0.0,
+            liked_titles=tuple(history.learned.liked),
+            avoided_titles=len(history.learned.disliked) + len(history.learned.not_again),
         )
+        return retrieved, history
+
+    async def _history_for(self, member_id: str, query_vector: list[float]) -> _History:
+        """The member's ratings and recent picks, as prompt lines and keys to leave out."""
+        avoid: dict[str, LeftOut] = {}
+        disliked = await self._records.rated_picks(
+            member_id, [Rating.NOT_FOR_ME], MAX_AVOIDED_IN_PROMPT
+        )
+        seen = await self._records.rated_picks(member_id, [Rating.SEEN], MAX_AVOIDED_IN_PROMPT)
+        recent = await self._records.recently_shown(member_id, self.settings.no_repeat_window)
+        liked = await self._records.rated_picks(member_id, [Rating.LIKED], LIKED_CANDIDATES)
+        for pick in disliked:
+            avoid.setdefault(pick.key, LeftOut.DISLIKED)
+        for pick in seen:
+            avoid.setdefault(pick.key, LeftOut.SEEN)
+        for pick in [*recent, *liked]:
+            avoid.setdefault(pick.key, LeftOut.SUGGESTED)
+        examples = await self._liked_examples(liked, query_vector)
+        # Each title is named once in the prompt: as liked, disliked, or not to repeat.
+        named = {pick.key for pick in [*disliked, *examples]}
+        not_again = {pick.key: label(pick) for pick in [*seen, *recent] if pick.key not in named}
+        learned = Learned(
+            liked=tuple(f"{label(pick)}: {pick.description}".rstrip(": ") for pick in examples),
+            disliked=tuple(dict.fromkeys(label(pick) for pick in disliked)),
+            not_again=tuple(not_again.values())[:MAX_AVOIDED_IN_PROMPT],
+        )
+        return _History(learned, avoid)
+
+    async def _liked_examples(
+        self, liked: list[PickRecord], query_vector: list[float]
+    ) -> list[PickRecord]:
+        """The liked picks most similar to the request; embedded once, when first needed."""
+        if not liked or self.settings.liked_examples == 0:
+            return []
+        model = self.settings.embed_model
+        vectors = await self._records.pick_vectors([pick.id for pick in liked], model)
+        missing = [pick for pick in liked if pick.id not in vectors]
+        if missing:
+            made = await self._ollama.embed(model, [pick_text(pick) for pick in missing])
+            new = {pick.id: vector for pick, vector in zip(missing, made, strict=True)}
+            await self._records.store_pick_vectors(model, new)
+            vectors.update(new)
+        scored = [
+            (cosine(query_vector, vectors[pick.id]), index, pick)
+            for index, pick in enumerate(liked)
+            if len(vectors[pick.id]) == len(query_vector)
+        ]
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        return [pick for _, _, pick in scored[: self.settings.liked_examples]]
 
     async def _failed_before_generation(
         self, member_id: str, query: str, count: int, error: SuggestWatchError
@@ -283,6 +452,84 @@ class Pipeline:
             return None
         await self._records.add_feedback(member_id, suggestion_id, message_id, emoji, added)
         return suggestion_id
+
+    # -- ratings and history -------------------------------------------------------------
+
+    async def rate(
+        self,
+        member_id: str,
+        suggestion_id: int,
+        rating: Rating | None,
+        position: int | None = None,
+        source: str = CHOICE_SOURCE,
+    ) -> list[PickRecord]:
+        """Rate one shown pick (`position`, from 1) or all of a suggestion's picks.
+
+        Only the member who asked can rate. `rating=None` takes back this source's
+        rating. Returns the rated picks as they are now.
+        """
+        picks = await self._shown_picks(member_id, suggestion_id, position)
+        for pick in picks:
+            if rating is None:
+                await self._records.unrate_pick(member_id, pick.id, source)
+            else:
+                await self._records.rate_pick(member_id, pick.id, source, rating)
+        log.info(
+            "Member %s rated %d pick(s) of suggestion #%d: %s",
+            member_id,
+            len(picks),
+            suggestion_id,
+            rating or "taken back",
+        )
+        return await self._shown_picks(member_id, suggestion_id, position)
+
+    async def unrate(
+        self,
+        member_id: str,
+        suggestion_id: int,
+        rating: Rating,
+        position: int | None = None,
+        source: str = CHOICE_SOURCE,
+    ) -> list[PickRecord]:
+        """Take back a rating given from `source` (a reaction removed), if it is `rating`."""
+        picks = await self._shown_picks(member_id, suggestion_id, position)
+        for pick in picks:
+            await self._records.unrate_pick(member_id, pick.id, source, rating)
+        return await self._shown_picks(member_id, suggestion_id, position)
+
+    async def picks(self, member_id: str, suggestion_id: int) -> list[PickRecord]:
+        """The shown picks of one of the member's suggestions, with their ratings."""
+        return await self._shown_picks(member_id, suggestion_id, None)
+
+    async def _shown_picks(
+        self, member_id: str, suggestion_id: int, position: int | None
+    ) -> list[PickRecord]:
+        found = await self._records.list_picks(member_id, suggestion_id)
+        shown = [pick for pick in found if pick.shown_position is not None]
+        if not shown:
+            raise InputError(f"You have no suggestion #{suggestion_id} with picks to rate.")
+        if position is None:
+            return shown
+        chosen = [pick for pick in shown if pick.shown_position == position]
+        if not chosen:
+            raise InputError(
+                f"Suggestion #{suggestion_id} has picks 1 to {len(shown)}, not {position}."
+            )
+        return chosen
+
+    async def history(self, member_id: str, limit: int = HISTORY_LIMIT) -> list[HistoryPick]:
+        """The member's most recently shown picks, newest first, with their ratings."""
+        return await self._records.history(member_id, limit)
+
+    async def count_history(self, member_id: str) -> int:
+        """How many suggestions of the member are recorded (to offer erasing them)."""
+        return await self._records.count_history(member_id)
+
+    async def forget_history(self, member_id: str) -> int:
+        """Erase the member's suggestions, picks and ratings; returns how many suggestions."""
+        removed = await self._records.delete_member_history(member_id)
+        log.info("Member %s erased their history of %d suggestion(s)", member_id, removed)
+        return removed
 
     # -- maintenance ----------------------------------------------------------------------
 
@@ -371,6 +618,22 @@ class Pipeline:
             f"{self.settings.sqlite_path}, schema v{version}, {len(members)} member(s) with "
             f"tastes, {suggestions} suggestion(s)",
         )
+
+
+def label(pick: PickRecord | HistoryPick | PickDraft) -> str:
+    """A pick as a person writes it: `Arrival (2016)`."""
+    return f"{pick.title} ({pick.year})" if pick.year else pick.title
+
+
+def pick_text(pick: PickRecord) -> str:
+    """What is embedded of a liked pick, to compare it with requests."""
+    return f"{label(pick)}. {pick.description}".strip()
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norms = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norms if norms else 0.0
 
 
 @asynccontextmanager

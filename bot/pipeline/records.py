@@ -600,19 +600,22 @@ class Records:
             )
         return [_pick(row) for row in rows]
 
-    async def recently_shown_keys(self, member_id: str, suggestions: int) -> list[str]:
-        """Keys of the picks shown to the member in their last `suggestions` suggestions."""
+    async def recently_shown(self, member_id: str, suggestions: int) -> list[PickRecord]:
+        """The picks shown to the member in their last `suggestions` suggestions, newest first."""
         if suggestions <= 0:
             return []
         async with self._translated("read the recent picks"):
             rows = await self._fetch_all(
-                """SELECT DISTINCT key FROM picks
-                   WHERE member_id = ? AND shown_position IS NOT NULL AND suggestion_id IN (
-                       SELECT DISTINCT suggestion_id FROM picks WHERE member_id = ?
-                       ORDER BY suggestion_id DESC LIMIT ?)""",
-                (member_id, member_id, suggestions),
+                f"""SELECT picks.*, current.rating FROM picks
+                    LEFT JOIN ({_CURRENT_RATINGS}) AS current ON current.pick_id = picks.id
+                    WHERE picks.member_id = ? AND picks.shown_position IS NOT NULL
+                      AND picks.suggestion_id IN (
+                        SELECT DISTINCT suggestion_id FROM picks WHERE member_id = ?
+                        ORDER BY suggestion_id DESC LIMIT ?)
+                    ORDER BY picks.suggestion_id DESC, picks.shown_position""",
+                (member_id, member_id, member_id, suggestions),
             )
-        return [row[0] for row in rows]
+        return [_pick(row) for row in rows]
 
     async def pick_vectors(self, pick_ids: Iterable[int], model: str) -> dict[int, list[float]]:
         """Stored embeddings of these picks made with `model`."""

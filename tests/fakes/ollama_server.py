@@ -113,6 +113,9 @@ DEFAULT_PICKS: tuple[dict[str, Any], ...] = (
         "reasoning": "The puzzle-box plotting you mentioned in your tastes.",
         "confidence": 0.6,
     },
+)
+# Two more, for tests of spares: the pipeline asks for a spare or two beyond the count.
+MORE_PICKS: tuple[dict[str, Any], ...] = (
     {
         "title": "Annihilation",
         "year": 2018,

@@ -19,14 +19,25 @@ from bot.errors import (
 from bot.pipeline.events import (
     Failed,
     Finished,
+    PicksUpdated,
     Retrieved,
     SuggestionEvent,
     SuggestionStatus,
     TextDelta,
 )
+from bot.pipeline.picks import answer_schema
 from bot.pipeline.pipeline import Pipeline, open_pipeline
+from bot.pipeline.records import SCHEMA_VERSION
 from bot.settings import Settings
-from tests.fakes.ollama_server import DEFAULT_ANSWER, FakeOllama, Fault, FaultKind, unused_port
+from tests.fakes.ollama_server import (
+    DEFAULT_ANSWER,
+    DEFAULT_PICKS,
+    FakeOllama,
+    Fault,
+    FaultKind,
+    picks_answer,
+    unused_port,
+)
 
 TASTES = (
     "slow thoughtful sci-fi like Arrival",
@@ -146,17 +157,61 @@ async def test_forget_all_removes_only_the_members_tastes(pipeline: Pipeline) ->
 # -- suggestions --------------------------------------------------------------------------
 
 
-async def test_suggest_yields_retrieved_then_text_then_finished(
+async def test_suggest_yields_retrieved_then_growing_picks_then_finished(
     pipeline: Pipeline, fake_ollama: FakeOllama
 ) -> None:
     await add_tastes(pipeline, "alice")
     events = await collect(pipeline, "alice", "thoughtful sci-fi tonight")
     assert isinstance(events[0], Retrieved)
-    assert isinstance(events[-1], Finished)
+    finished = events[-1]
+    assert isinstance(finished, Finished)
+    updates = [e.picks for e in events[1:-1] if isinstance(e, PicksUpdated)]
+    assert len(updates) == len(events) - 2 > len(DEFAULT_PICKS)
+    assert [len(picks) for picks in updates] == sorted(len(picks) for picks in updates)
+    assert [pick.title for pick in finished.picks] == [p["title"] for p in DEFAULT_PICKS]
+    assert finished.picks == updates[-1]
+    assert all(pick.is_complete for pick in finished.picks)
+    assert finished.picks[0].reasoning == DEFAULT_PICKS[0]["reasoning"]
+    assert finished.is_structured and finished.text == picks_answer(DEFAULT_PICKS)
+    assert finished.stats is not None and finished.stats.completion_tokens > 0
+
+
+async def test_a_title_is_shown_before_the_rest_of_its_pick(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    events = await collect(pipeline, "alice", "thoughtful sci-fi tonight")
+    firsts = [e.picks[0] for e in events if isinstance(e, PicksUpdated)]
+    assert firsts[0].title == "Arrival"
+    assert firsts[0].description == "" and firsts[0].confidence is None
+    descriptions = [pick.description for pick in firsts if pick.description]
+    assert len(set(descriptions)) > 3  # it grows word by word, not in one piece
+
+
+async def test_an_answer_that_ignores_the_schema_is_streamed_as_text(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.ignore_format = True
+    events = await collect(pipeline, "alice", "thoughtful sci-fi tonight")
+    finished = events[-1]
+    assert isinstance(finished, Finished)
     deltas = [e.text for e in events[1:-1] if isinstance(e, TextDelta)]
     assert len(deltas) == len(events) - 2 > 1
-    assert "".join(deltas) == events[-1].text == DEFAULT_ANSWER
-    assert events[-1].stats is not None and events[-1].stats.completion_tokens > 0
+    assert "".join(deltas) == finished.text == DEFAULT_ANSWER
+    assert not finished.is_structured and finished.picks == ()
+    stored = await pipeline._records.get_suggestion(finished.suggestion_id)
+    assert stored is not None and not stored.is_structured
+    assert await pipeline._records.list_picks("alice", finished.suggestion_id) == []
+
+
+async def test_json_that_breaks_before_any_pick_falls_back_to_its_text(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.answer = '{"picks": [{"title": Arrival, 2016}]} and some words'
+    finished = (await collect(pipeline, "alice", "thoughtful sci-fi"))[-1]
+    assert isinstance(finished, Finished)
+    assert not finished.is_structured
+    stored = await pipeline._records.get_suggestion(finished.suggestion_id)
+    assert stored is not None and not stored.is_structured
 
 
 async def test_retrieval_takes_the_top_three_tastes_with_scores_best_first(
@@ -183,8 +238,9 @@ async def test_the_prompt_holds_the_request_matched_tastes_scores_and_count(
     assert '"thoughtful sci-fi"' in prompt
     for match in retrieved.matches:
         assert f'"{match.text}" (similarity {match.score:.2f})' in prompt
-    assert "Recommend 6 specific movies or shows" in prompt
+    assert "Recommend 8 specific movies or shows" in prompt  # two spares
     body = fake_ollama.chat_requests[-1].body
+    assert body["format"] == answer_schema()
     assert body["model"] == "llama3.1:8b"
     assert body["options"]["temperature"] == 0.7
     assert body["options"]["num_predict"] == 800
@@ -229,7 +285,15 @@ async def test_a_complete_suggestion_is_recorded_with_its_timings(pipeline: Pipe
     stored = await pipeline._records.get_suggestion(finished.suggestion_id)
     assert stored is not None
     assert stored.status is SuggestionStatus.COMPLETE
-    assert stored.text == DEFAULT_ANSWER
+    assert stored.text == picks_answer(DEFAULT_PICKS)
+    assert stored.is_structured
+    picks = await pipeline._records.list_picks("alice", finished.suggestion_id)
+    assert [(p.title, p.shown_position, p.key) for p in picks] == [
+        ("Arrival", 1, "arrival|2016"),
+        ("The Leftovers", 2, "leftovers|2014"),
+        ("Moon", 3, "moon|2009"),
+        ("Dark", 4, "dark|2017"),
+    ]
     assert stored.query == "heists" and stored.member_id == "alice"
     assert len(stored.matches) == 3
     assert stored.timings.embed_seconds is not None
@@ -266,6 +330,7 @@ async def test_chat_model_not_pulled_fails_with_the_pull_command_and_is_recorded
 async def test_an_error_mid_stream_keeps_the_partial_text(
     pipeline: Pipeline, fake_ollama: FakeOllama
 ) -> None:
+    fake_ollama.ignore_format = True
     fake_ollama.fault = Fault(FaultKind.ERROR_LINE, after_tokens=5, message="out of memory")
     events = await collect(pipeline, "alice", "noir")
     failed = events[-1]
@@ -276,6 +341,21 @@ async def test_an_error_mid_stream_keeps_the_partial_text(
     assert failed.text == streamed and len(streamed) > 0
     assert failed.status is SuggestionStatus.INTERRUPTED
     await assert_recorded(pipeline, failed, SuggestionStatus.INTERRUPTED)
+
+
+async def test_an_error_mid_json_keeps_and_records_the_picks_shown(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.fault = Fault(FaultKind.ERROR_LINE, after_tokens=120)
+    events = await collect(pipeline, "alice", "noir")
+    failed = events[-1]
+    assert isinstance(failed, Failed)
+    shown = [e for e in events if isinstance(e, PicksUpdated)][-1].picks
+    assert failed.picks == shown and len(shown) >= 1
+    await assert_recorded(pipeline, failed, SuggestionStatus.INTERRUPTED)
+    assert failed.suggestion_id is not None
+    stored = await pipeline._records.list_picks("alice", failed.suggestion_id)
+    assert [p.title for p in stored] == [p.title for p in shown]
 
 
 async def test_a_cut_stream_is_interrupted_with_its_partial_text(
@@ -307,7 +387,8 @@ async def test_a_malformed_line_is_skipped_and_the_answer_completes(
     fake_ollama.fault = Fault(FaultKind.MALFORMED_LINE, after_tokens=2)
     finished = (await collect(pipeline, "alice", "noir"))[-1]
     assert isinstance(finished, Finished)
-    assert finished.text == DEFAULT_ANSWER
+    assert finished.text == picks_answer(DEFAULT_PICKS)
+    assert len(finished.picks) == len(DEFAULT_PICKS)
 
 
 async def test_ollama_down_fails_the_suggestion_and_records_it(settings: Settings) -> None:
@@ -339,6 +420,7 @@ async def test_closing_the_stream_early_cancels_and_keeps_the_text(
     pipeline: Pipeline, fake_ollama: FakeOllama
 ) -> None:
     fake_ollama.tokens_per_second = 200
+    fake_ollama.ignore_format = True
     received: list[str] = []
     suggestion_id = None
     async with aclosing(pipeline.suggest("alice", "noir")) as events:
@@ -361,6 +443,7 @@ async def test_a_cancelled_task_records_the_suggestion_as_cancelled(
     pipeline: Pipeline, fake_ollama: FakeOllama
 ) -> None:
     fake_ollama.fault = Fault(FaultKind.STALL, after_tokens=2)
+    fake_ollama.ignore_format = True
     first_text = asyncio.Event()
     seen: dict[str, int] = {}
 
@@ -446,7 +529,7 @@ async def test_health_reports_every_part_fine(pipeline: Pipeline) -> None:
     checks = {check.name: check for check in await pipeline.health()}
     assert all(check.ok for check in checks.values()), checks
     assert "1024-d" in checks["Vector store"].detail
-    assert "schema v1" in checks["Records"].detail
+    assert f"schema v{SCHEMA_VERSION}" in checks["Records"].detail
 
 
 async def test_health_names_the_pull_for_a_missing_model(

@@ -1,7 +1,7 @@
 """The prompt's structure: request, history with scores, then the instructions."""
 
 from bot.pipeline.events import MatchedTaste
-from bot.pipeline.prompt import build_messages, build_request
+from bot.pipeline.prompt import Learned, build_messages, build_request
 
 MATCHES = (
     MatchedTaste(1, "slow thoughtful sci-fi like Arrival", 0.8123),
@@ -26,11 +26,13 @@ def test_history_lists_each_taste_with_its_similarity_in_order() -> None:
 def test_instructions_ask_for_title_year_description_reason_and_confidence() -> None:
     text = build_request(query="q", matches=MATCHES, count=3)
     for part in (
-        "numbered list",
-        "Title (Year)",
+        "Answer only with JSON",
+        '"title"',
+        '"year"',
+        '"kind": "movie" or "show"',
         "one-two sentence description",
         "why it matches",
-        "confidence: a number from 0.0 to 1.0",
+        '"confidence": a number from 0.0 to 1.0',
     ):
         assert part in text
 
@@ -46,3 +48,25 @@ def test_messages_are_system_then_user() -> None:
     messages = build_messages(system_prompt="be brief", query="q", matches=MATCHES, count=4)
     assert [m["role"] for m in messages] == ["system", "user"]
     assert messages[0]["content"] == "be brief"
+
+
+def test_what_the_ratings_taught_comes_before_the_instructions_as_quoted_lists() -> None:
+    learned = Learned(
+        liked=("Arrival (2016): a linguist decodes aliens",),
+        disliked=("Moon (2009)",),
+        not_again=("Dark (2017)", 'The "Thing" (1982)'),
+    )
+    text = build_request(query="q", matches=MATCHES, count=2, learned=learned)
+    liked = text.index('- "Arrival (2016): a linguist decodes aliens"')
+    disliked = text.index('- "Moon (2009)"')
+    not_again = text.index('- "The \\"Thing\\" (1982)"')
+    assert text.index("preference history") < liked < disliked < not_again
+    assert not_again < text.index("Recommend 2 specific")
+    assert "none of the titles listed above as not to suggest" in text
+
+
+def test_without_ratings_the_prompt_has_no_learned_sections() -> None:
+    text = build_request(query="q", matches=MATCHES, count=2)
+    assert "liked before" not in text
+    assert "not for me" not in text
+    assert "not to suggest" not in text
