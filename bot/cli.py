@@ -3,6 +3,7 @@
     python -m bot.cli prefer "slow, thoughtful sci-fi like Arrival"
     python -m bot.cli suggest thoughtful sci-fi tonight
     python -m bot.cli tastes | forget 3 | forget --all | reindex | doctor
+    python -m bot.cli rate 12 liked | rate 12 seen --pick 2 | history
 
 `--member NAME` picks whose tastes (default: the local user). Like the Discord front
 end, this is a thin adapter: it parses, calls the pipeline, and renders events.
@@ -21,14 +22,40 @@ from contextlib import aclosing
 from typing import TextIO
 
 from bot.errors import ConfigError, SuggestWatchError
-from bot.pipeline.events import Failed, Finished, Retrieved, TextDelta
-from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT, Pipeline, open_pipeline
+from bot.pipeline.events import (
+    Failed,
+    Finished,
+    HistoryPick,
+    PickDraft,
+    PicksUpdated,
+    Rating,
+    Retrieved,
+    TextDelta,
+)
+from bot.pipeline.pipeline import (
+    DEFAULT_COUNT,
+    HISTORY_LIMIT,
+    MAX_COUNT,
+    MIN_COUNT,
+    Pipeline,
+    label,
+    open_pipeline,
+)
 from bot.settings import Settings, load_settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
+
+# What `rate` takes, and what each means; `clear` takes a rating back.
+RATING_WORDS: dict[str, Rating | None] = {
+    "liked": Rating.LIKED,
+    "not-for-me": Rating.NOT_FOR_ME,
+    "seen": Rating.SEEN,
+    "clear": None,
+}
+RATING_NAMES = {Rating.LIKED: "liked", Rating.NOT_FOR_ME: "not for me", Rating.SEEN: "seen it"}
 
 
 def default_member() -> str:
@@ -71,6 +98,23 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("taste_id", nargs="?", type=int, help="the taste's number from `tastes`")
     which.add_argument("--all", action="store_true", help="remove all your tastes")
     forget.add_argument("-y", "--yes", action="store_true", help="do not ask before --all")
+    forget.add_argument(
+        "--history",
+        action="store_true",
+        help="with --all: also erase your suggestions, picks and ratings without asking",
+    )
+
+    rate = commands.add_parser(
+        "rate", help="rate the picks of a suggestion (all, or one with --pick)"
+    )
+    rate.add_argument("suggestion_id", type=int, help="the suggestion's number (shown at its end)")
+    rate.add_argument("rating", choices=list(RATING_WORDS), help="clear takes a rating back")
+    rate.add_argument("-p", "--pick", type=int, help="only this pick, by its number")
+
+    history = commands.add_parser("history", help="your recent picks with your ratings")
+    history.add_argument(
+        "-n", "--limit", type=int, default=HISTORY_LIMIT, help="how many (default: %(default)s)"
+    )
 
     commands.add_parser("reindex", help="rebuild every member's vectors from the records")
     commands.add_parser("doctor", help="check Ollama, the models, the vector store and SQLite")
@@ -104,7 +148,9 @@ class Terminal:
             self.say(f"  #{taste.id}  {taste.text}")
         return EXIT_OK
 
-    async def forget(self, member: str, taste_id: int | None, forget_all: bool, yes: bool) -> int:
+    async def forget(
+        self, member: str, taste_id: int | None, forget_all: bool, yes: bool, history: bool = False
+    ) -> int:
         if not forget_all:
             assert taste_id is not None
             taste = await self.pipeline.forget(member, taste_id)
@@ -113,12 +159,45 @@ class Terminal:
         count = len(await self.pipeline.tastes(member))
         if count == 0:
             self.say("You have no tastes to forget.")
-            return EXIT_OK
-        if not yes and not self.confirm(f"Forget all {count} of your tastes? [y/N] "):
+        elif not yes and not self.confirm(f"Forget all {count} of your tastes? [y/N] "):
             self.say("Kept your tastes.")
+        else:
+            removed = await self.pipeline.forget_all(member)
+            self.say(f"Forgot all {removed} of your tastes.")
+        await self.offer_to_forget_history(member, ask=not (yes or history), erase=history)
+        return EXIT_OK
+
+    async def offer_to_forget_history(self, member: str, *, ask: bool, erase: bool) -> None:
+        """Erase the member's suggestions, picks and ratings too, if they say so."""
+        suggestions = await self.pipeline.count_history(member)
+        if suggestions == 0 or not (erase or ask):
+            return
+        question = (
+            f"Also erase your history: {suggestions} suggestion(s), their picks and your "
+            "ratings? The next picks will not learn from them. [y/N] "
+        )
+        if not erase and not self.confirm(question):
+            self.say("Kept your history and ratings.")
+            return
+        removed = await self.pipeline.forget_history(member)
+        self.say(f"Erased your history of {removed} suggestion(s) and their ratings.")
+
+    async def rate(self, member: str, suggestion_id: int, word: str, pick: int | None) -> int:
+        rating = RATING_WORDS[word]
+        rated = await self.pipeline.rate(member, suggestion_id, rating, position=pick)
+        for record in rated:
+            now = RATING_NAMES[record.rating] if record.rating else "not rated"
+            self.say(f"  {record.shown_position}. {label(record)}: {now}")
+        return EXIT_OK
+
+    async def history(self, member: str, limit: int) -> int:
+        picks = await self.pipeline.history(member, limit)
+        if not picks:
+            self.say("You have no picks yet. Ask with: suggest-watch suggest what you want")
             return EXIT_OK
-        removed = await self.pipeline.forget_all(member)
-        self.say(f"Forgot all {removed} of your tastes.")
+        self.say(f"Your {len(picks)} most recent pick(s), newest first:")
+        for line in history_lines(picks):
+            self.say(line)
         return EXIT_OK
 
     def confirm(self, question: str) -> bool:
@@ -131,16 +210,21 @@ class Terminal:
         # aclosing: if printing fails (the reader went away), the suggestion is closed and
         # recorded as cancelled now, while the records are still open.
         events = self.pipeline.suggest(member, query, count)
+        picks = PicksPrinter(self.out)
         async with aclosing(events):
             async for event in events:
                 match event:
                     case Retrieved():
                         self.show_retrieved(event)
+                    case PicksUpdated():
+                        picks.show(event.picks)
                     case TextDelta(text=text):
                         print(text, end="", file=self.out, flush=True)
                     case Finished():
                         self.say()
                         self.say()
+                        for line in describe_picks_end(event):
+                            self.say(line)
                         self.say(describe_finish(event))
                     case Failed():
                         if event.text:
@@ -168,6 +252,8 @@ class Terminal:
         else:
             self.say("You have no tastes yet, so these picks come from your request alone.")
             self.say('Add tastes with: suggest-watch prefer "what you like"')
+        if event.liked_titles or event.avoided_titles:
+            self.say(describe_learning(event))
         self.say(f"Asking {self.pipeline.settings.chat_model} for {event.count} pick(s)…")
         self.say()
 
@@ -195,6 +281,80 @@ class Terminal:
         return EXIT_FAILED if failed else EXIT_OK
 
 
+class PicksPrinter:
+    """Prints picks as they grow: only what is new is written, so it works in a pipe too."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.printed = ""
+
+    def show(self, picks: tuple[PickDraft, ...]) -> None:
+        text = render_picks(picks)
+        # A field that arrived out of the schema's order means writing the picks again.
+        is_growing = text.startswith(self.printed)
+        new = text[len(self.printed) :] if is_growing else "\n\n" + text
+        print(new, end="", file=self.out, flush=True)
+        self.printed = text
+
+
+def render_picks(picks: tuple[PickDraft, ...]) -> str:
+    """The picks as plain text, written so that each version extends the one before."""
+    return "\n\n".join(render_pick(number, pick) for number, pick in enumerate(picks, 1))
+
+
+def render_pick(number: int, pick: PickDraft) -> str:
+    text = f"{number}. {pick.title}"
+    if pick.year is not None:
+        text += f" · {pick.year}"
+    if pick.kind:
+        text += f" · {pick.kind}"
+    if pick.description:
+        text += f"\n   {pick.description}"
+    if pick.reasoning:
+        text += f"\n   Why: {pick.reasoning}"
+    if pick.confidence is not None:
+        text += f"\n   Confidence: {pick.confidence:.0%}"
+    return text
+
+
+def describe_learning(event: Retrieved) -> str:
+    return (
+        f"Learning from your ratings: {len(event.liked_titles)} liked pick(s) as examples, "
+        f"{event.avoided_titles} title(s) to avoid."
+    )
+
+
+def describe_picks_end(event: Finished) -> list[str]:
+    """What follows the picks: repeats left out, and how to rate them."""
+    if not event.is_structured:
+        return []
+    lines = []
+    if event.left_out:
+        lines.append(
+            f"Left out {event.left_out} pick(s) you disliked, have seen or were suggested lately."
+        )
+    if not event.picks:
+        lines.append("No new picks this time; try asking differently.")
+        return lines
+    lines.append(
+        f"Rate them: suggest-watch rate {event.suggestion_id} liked|not-for-me|seen [--pick N]"
+    )
+    return lines
+
+
+def history_lines(picks: list[HistoryPick]) -> list[str]:
+    """The member's picks grouped under their request, each with its rating."""
+    lines: list[str] = []
+    current: int | None = None
+    for pick in picks:
+        if pick.suggestion_id != current:
+            current = pick.suggestion_id
+            lines.append(f'#{pick.suggestion_id} "{pick.query}" ({pick.created_at:%Y-%m-%d})')
+        rating = RATING_NAMES[pick.rating] if pick.rating else "not rated"
+        lines.append(f"  {pick.position}. {label(pick)}: {rating}")
+    return lines
+
+
 def describe_finish(event: Finished) -> str:
     parts = [f"Done in {event.timings.generation_seconds or 0:.1f} s"]
     if event.stats and event.stats.tokens_per_second:
@@ -219,7 +379,15 @@ async def run(
                 case "tastes":
                     return await terminal.tastes(args.member)
                 case "forget":
-                    return await terminal.forget(args.member, args.taste_id, args.all, args.yes)
+                    return await terminal.forget(
+                        args.member, args.taste_id, args.all, args.yes, args.history
+                    )
+                case "rate":
+                    return await terminal.rate(
+                        args.member, args.suggestion_id, args.rating, args.pick
+                    )
+                case "history":
+                    return await terminal.history(args.member, args.limit)
                 case "suggest":
                     return await terminal.suggest(args.member, " ".join(args.query), args.count)
                 case "reindex":

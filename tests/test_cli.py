@@ -12,7 +12,14 @@ from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, build_parser, run
 from bot.pipeline.events import SuggestionStatus
 from bot.pipeline.records import Records
 from bot.settings import Settings
-from tests.fakes.ollama_server import FakeOllama, Fault, FaultKind
+from tests.fakes.ollama_server import (
+    DEFAULT_ANSWER,
+    DEFAULT_PICKS,
+    MORE_PICKS,
+    FakeOllama,
+    Fault,
+    FaultKind,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,8 +66,77 @@ async def test_suggest_shows_status_matches_with_scores_then_the_picks(
     assert lines[2].split(maxsplit=1)[1] == "slow thoughtful sci-fi like Arrival"
     assert float(lines[2].split()[0]) > float(lines[3].split()[0])
     assert "Asking llama3.1:8b for 3 pick(s)…" in cli.out
-    assert fake_ollama.answer in cli.out
+    assert "1. Arrival · 2016 · movie\n   A linguist races" in cli.out
+    assert f"   Why: {DEFAULT_PICKS[0]['reasoning']}\n   Confidence: 90%" in cli.out
+    assert "3. Moon · 2009 · movie" in cli.out and "Dark" not in cli.out
+    assert "Rate them: suggest-watch rate 1 liked|not-for-me|seen" in cli.out
     assert "suggestion #1" in lines[-1]
+
+
+async def test_an_answer_in_plain_text_is_shown_as_it_came(
+    cli: Session, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.ignore_format = True
+    assert await cli("suggest", "noir") == EXIT_OK
+    assert DEFAULT_ANSWER in cli.out
+    assert "Rate them" not in cli.out
+
+
+async def test_rate_a_whole_suggestion_or_one_pick_and_take_it_back(cli: Session) -> None:
+    await cli("--member", "alice", "suggest", "noir")
+
+    assert await cli("--member", "alice", "rate", "1", "liked") == EXIT_OK
+    assert "  1. Arrival (2016): liked" in cli.out
+    assert "  4. Dark (2017): liked" in cli.out
+    assert await cli("--member", "alice", "rate", "1", "seen", "--pick", "2") == EXIT_OK
+    assert cli.out == "  2. The Leftovers (2014): seen it\n"
+    assert await cli("--member", "alice", "rate", "1", "clear", "--pick", "2") == EXIT_OK
+    assert cli.out == "  2. The Leftovers (2014): not rated\n"
+    assert await cli("--member", "bob", "rate", "1", "liked") == EXIT_FAILED
+    assert "no suggestion #1" in cli.err
+
+
+async def test_history_lists_recent_picks_with_ratings(cli: Session) -> None:
+    await cli("--member", "alice", "suggest", "noir", "-n", "2")
+    await cli("--member", "alice", "rate", "1", "not-for-me", "--pick", "1")
+
+    assert await cli("--member", "alice", "history") == EXIT_OK
+
+    assert '#1 "noir"' in cli.out
+    assert "  1. Arrival (2016): not for me" in cli.out
+    assert "  2. The Leftovers (2014): not rated" in cli.out
+    await cli("--member", "bob", "history")
+    assert "You have no picks yet" in cli.out
+
+
+async def test_the_next_suggestion_leaves_out_a_disliked_pick(
+    cli: Session, fake_ollama: FakeOllama
+) -> None:
+    await cli("--member", "alice", "suggest", "noir", "-n", "2")
+    await cli("--member", "alice", "rate", "1", "not-for-me", "--pick", "1")
+    fake_ollama.picks = [DEFAULT_PICKS[0], *MORE_PICKS]
+
+    await cli("--member", "alice", "suggest", "noir", "-n", "2")
+
+    assert "Arrival" not in cli.out
+    assert "1. Annihilation" in cli.out and "2. Severance" in cli.out
+    assert "Left out 1 pick(s)" in cli.out
+    assert "Learning from your ratings" in cli.out
+
+
+async def test_forget_all_offers_to_erase_the_history_too(cli: Session) -> None:
+    await cli("--member", "alice", "prefer", "noir")
+    await cli("--member", "alice", "suggest", "noir")
+
+    await cli("--member", "alice", "forget", "--all", stdin="y\nn\n")
+    assert "Kept your history and ratings." in cli.out
+    await cli("--member", "alice", "history")
+    assert "Arrival" in cli.out
+
+    await cli("--member", "alice", "forget", "--all", stdin="y\n")
+    assert "Erased your history of 1 suggestion(s)" in cli.out
+    await cli("--member", "alice", "history")
+    assert "You have no picks yet" in cli.out
 
 
 async def test_suggest_without_tastes_says_how_to_add_them(cli: Session) -> None:
@@ -102,9 +178,9 @@ async def test_bad_input_is_one_clear_line_and_a_failing_exit(cli: Session) -> N
 async def test_a_fault_mid_stream_keeps_the_text_and_explains(
     cli: Session, fake_ollama: FakeOllama
 ) -> None:
-    fake_ollama.fault = Fault(FaultKind.ERROR_LINE, after_tokens=4, message="CUDA out of memory")
+    fake_ollama.fault = Fault(FaultKind.ERROR_LINE, after_tokens=100, message="CUDA out of memory")
     assert await cli("suggest", "noir") == EXIT_FAILED
-    assert "1. **Arrival" in cli.out  # what arrived stays on screen
+    assert "1. Arrival · 2016 · movie" in cli.out  # what arrived stays on screen
     assert "CUDA out of memory" in cli.err
     assert "it is saved" in cli.err
 
@@ -170,7 +246,7 @@ async def test_the_process_streams_the_answer_before_it_is_complete(
     process = await start_process(env, "--member", "alice", "suggest", "noir")
     assert process.stdout is not None
     line = b""
-    while not line.startswith(b"1. **"):
+    while not line.startswith(b"1. Arrival"):
         line = await asyncio.wait_for(process.stdout.readline(), 30)
         assert line, "the process ended before any pick arrived"
     # The first pick is on screen while the model is still generating the rest.
