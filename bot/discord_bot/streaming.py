@@ -140,6 +140,11 @@ class StreamedReply:
         self._body += text
         self._wake()
 
+    def set_body(self, text: str) -> None:
+        """Replace the streamed text (picks re-rendered as they grow); shown like `append`."""
+        self._body = text
+        self._wake()
+
     def start(self) -> None:
         """Start the writer; the first edit goes out at once."""
         if self._writer is None:

@@ -26,9 +26,19 @@ from tests.discord_bot.conftest import (
     words,
 )
 from tests.fakes.discord_server import FakeDiscord, FakeInteraction, FakeMessage
-from tests.fakes.ollama_server import DEFAULT_ANSWER, FakeOllama, Fault, FaultKind, unused_port
+from bot.pipeline.events import PickDraft
+from tests.fakes.ollama_server import (
+    DEFAULT_ANSWER,
+    DEFAULT_PICKS,
+    FakeOllama,
+    Fault,
+    FaultKind,
+    unused_port,
+)
 
 MARK = STILL_WRITING_MARK.strip()
+# The default answer's picks as the reply shows them once complete.
+ALL_PICKS = render.picks_text(tuple(PickDraft(**pick, is_complete=True) for pick in DEFAULT_PICKS))
 # asyncio may wake a timer a clock tick early; nothing coarser is tolerated.
 CLOCK_SLACK = 0.002
 
@@ -99,10 +109,10 @@ async def test_the_final_text_is_complete_without_the_mark_or_the_button(
     interaction = await suggest(harness)
 
     original = harness.fake.original(interaction.token)
-    assert DEFAULT_ANSWER.strip() in original.content
+    assert ALL_PICKS in original.content
     assert MARK not in original.content
     assert original.components == []
-    assert render.RATE_PROMPT in original.content
+    assert "Rate every pick with 👍 or 👎" in original.content
 
 
 async def test_edits_of_one_message_keep_the_interval_and_show_the_mark_meanwhile(
@@ -155,7 +165,7 @@ async def test_a_rate_limited_edit_is_retried_and_the_final_text_still_arrives(
     original = harness.fake.original(interaction.token)
     edits = harness.fake.requests_matching("PATCH", r"/webhooks/\d+/[^/]+/messages/@original")
     assert [edit.status for edit in edits].count(429) == 2
-    assert DEFAULT_ANSWER.strip() in original.content
+    assert ALL_PICKS in original.content
     assert MARK not in original.content
     assert min(edit_gaps(harness.fake, original.id)) >= EDIT_INTERVAL - CLOCK_SLACK
 
@@ -188,7 +198,7 @@ async def test_nobody_else_can_press_stop(harness: Harness) -> None:
     assert pressed.callback_type == 4
     assert pressed.callback_data["flags"] & 64  # only Bob sees the refusal
     assert render.ONLY_THE_ASKER in pressed.callback_data["content"]
-    assert DEFAULT_ANSWER.strip() in original.content
+    assert ALL_PICKS in original.content
     assert harness.ollama.streams_closed_early == 0
     assert await suggestion_status(harness) is SuggestionStatus.COMPLETE
 
@@ -231,7 +241,7 @@ async def test_the_global_cap_shows_a_waiting_status_then_runs(
         await harness.until_done(alices)
         await harness.until_done(bobs)
         assert fake_ollama.streams_started == 2
-        assert DEFAULT_ANSWER.strip() in fake_discord.original(bobs.token).content
+        assert ALL_PICKS in fake_discord.original(bobs.token).content
 
 
 # -- pings and isolation -----------------------------------------------------------------
@@ -297,7 +307,7 @@ async def test_a_model_that_is_not_pulled_is_explained(harness: Harness) -> None
 
 
 async def test_an_error_mid_stream_keeps_the_partial_text(harness: Harness) -> None:
-    harness.ollama.fault = Fault(FaultKind.ERROR_LINE, after_tokens=12)
+    harness.ollama.fault = Fault(FaultKind.ERROR_LINE, after_tokens=20)
 
     interaction = await suggest(harness)
 
@@ -311,7 +321,7 @@ async def test_an_error_mid_stream_keeps_the_partial_text(harness: Harness) -> N
 
 
 async def test_a_stall_mid_stream_is_explained(harness: Harness) -> None:
-    harness.ollama.fault = Fault(FaultKind.STALL, after_tokens=8)
+    harness.ollama.fault = Fault(FaultKind.STALL, after_tokens=20)
 
     interaction = await suggest(harness)
 
@@ -380,7 +390,7 @@ async def test_an_unexpected_error_gets_an_apology_with_the_logged_error_id(
 async def test_a_stop_button_left_by_a_restart_still_answers_and_tidies_the_message(
     fake_discord: FakeDiscord, fake_ollama: FakeOllama, settings: DiscordSettings
 ) -> None:
-    fake_ollama.fault = Fault(FaultKind.STALL, after_tokens=6)
+    fake_ollama.fault = Fault(FaultKind.STALL, after_tokens=20)
     async with running_bot(fake_discord, fake_ollama, settings) as before:
         _, original = await start_suggest(before)
         await before.fake.wait_for(lambda: MARK in original.content)

@@ -22,14 +22,15 @@ from bot.discord_bot.error_handler import (
 )
 from bot.discord_bot.exts.suggest import _render as render
 from bot.discord_bot.exts.suggest._slots import GenerationSlots
+from bot.discord_bot.reactions import RATING_EMOJIS
 from bot.discord_bot.streaming import STILL_WRITING_MARK, EditableMessage, StreamedReply
 from bot.errors import InputError, SuggestWatchError
-from bot.pipeline.events import Failed, Finished, Retrieved, TextDelta
+from bot.pipeline.events import Failed, Finished, PicksUpdated, Retrieved, TextDelta
 from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT
 
 log = logging.getLogger(__name__)
 
-RATING_EMOJIS = ("👍", "👎")
+__all__ = ["RATING_EMOJIS", "Suggest"]
 # Fixed, so a Stop button left on an answer by a restart still reaches `ExpiredStop`.
 STOP_CUSTOM_ID = "suggest:stop"
 
@@ -206,11 +207,13 @@ class Suggest(commands.Cog):
                 outcome.suggestion_id = event.suggestion_id
                 reply.set_header(render.retrieved(event))
                 reply.start()
+            case PicksUpdated(picks=picks):
+                reply.set_body(render.picks_text(picks))
             case TextDelta(text=text):
                 reply.append(text)
             case Finished():
                 outcome.is_finished = True
-                outcome.footer = render.RATE_PROMPT
+                outcome.footer = render.finished(event)
             case Failed():
                 outcome.suggestion_id = event.suggestion_id
                 outcome.footer = render.failed(event)

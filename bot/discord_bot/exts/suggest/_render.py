@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import discord
+
 from bot.discord_bot.error_handler import describe_error
-from bot.pipeline.events import Failed, Retrieved
+from bot.discord_bot.reactions import DISLIKE, KEYCAPS, LIKE
+from bot.pipeline.events import Failed, Finished, PickDraft, Retrieved
 
 RATE_PROMPT = "Rate these picks with 👍 or 👎."
 STOPPED = "⏹️ Stopped. What was written so far is kept."
@@ -14,6 +17,7 @@ ALREADY_RUNNING = (
 )
 CUT_BY_RESTART = "⏹️ This answer was cut short when the bot restarted. Ask again with `/suggest`."
 ONLY_THE_ASKER = "Only the member who asked for this suggestion can stop it."
+NO_NEW_PICKS = "No new picks this time: try asking differently."
 
 
 def picks(count: int) -> str:
@@ -44,6 +48,60 @@ def retrieved(event: Retrieved) -> str:
             "You have no tastes yet, so these picks come from your request alone. "
             "Add some with `/prefer`."
         )
+    if event.liked_titles or event.avoided_titles:
+        lines.append(learning(event))
+    return "\n".join(lines)
+
+
+def learning(event: Retrieved) -> str:
+    """How the member's ratings shaped this answer."""
+    liked = len(event.liked_titles)
+    return (
+        f"Learning from your ratings: {liked} liked pick{'' if liked == 1 else 's'} as "
+        f"examples, {event.avoided_titles} title{'' if event.avoided_titles == 1 else 's'} "
+        "kept out."
+    )
+
+
+def picks_text(picks: tuple[PickDraft, ...]) -> str:
+    """The picks so far, each growing: the title first, then the rest as it is written."""
+    return "\n\n".join(pick_text(number, pick) for number, pick in enumerate(picks, 1))
+
+
+def pick_text(number: int, pick: PickDraft) -> str:
+    # The model's words are shown as text, never as markdown it happened to write.
+    text = f"**{number}. {discord.utils.escape_markdown(pick.title)}**"
+    details = [str(part) for part in (pick.year, pick.kind) if part]
+    if details:
+        text += f" ({' · '.join(details)})"
+    if pick.description:
+        text += f"\n{discord.utils.escape_markdown(pick.description)}"
+    if pick.reasoning:
+        text += f"\n*Why:* {discord.utils.escape_markdown(pick.reasoning)}"
+    if pick.confidence is not None:
+        text += f"\n*Confidence:* {pick.confidence:.0%}"
+    return text
+
+
+def finished(event: Finished) -> str:
+    """The ending of a complete answer: repeats left out, and how to rate the picks."""
+    if not event.is_structured:
+        return RATE_PROMPT
+    lines = []
+    if event.left_out:
+        lines.append(
+            f"Left out {event.left_out} pick{'' if event.left_out == 1 else 's'} you "
+            "disliked, have seen or were suggested lately."
+        )
+    if not event.picks:
+        lines.append(NO_NEW_PICKS)
+        return "\n".join(lines)
+    last_keycap = KEYCAPS[min(len(event.picks), len(KEYCAPS)) - 1]
+    lines.append(
+        f"Rate every pick with {LIKE} or {DISLIKE}, like one with its number "
+        f"({KEYCAPS[0]}–{last_keycap}), or use `/rate` to say you have seen one. "
+        "Your ratings shape your next picks."
+    )
     return "\n".join(lines)
 
 
