@@ -28,6 +28,7 @@ EXTENSIONS = (
     "bot.discord_bot.exts.tastes",
     "bot.discord_bot.exts.suggest",
     "bot.discord_bot.exts.feedback",
+    "bot.discord_bot.exts.history",
 )
 SYNC_STATE_FILE = "discord_command_sync.json"
 

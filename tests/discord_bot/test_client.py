@@ -14,7 +14,7 @@ from tests.discord_bot.conftest import make_settings, running_bot
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.ollama_server import FakeOllama
 
-COMMANDS = {"help", "prefer", "tastes", "forget", "suggest"}
+COMMANDS = {"help", "prefer", "tastes", "forget", "suggest", "history", "rate"}
 GUILD_SYNC = r"/applications/\d+/guilds/\d+/commands"
 GLOBAL_SYNC = r"/applications/\d+/commands"
 

@@ -1,8 +1,10 @@
-"""Reactions on a suggestion's messages, stored as the member's rating of it.
+"""Reactions on a suggestion's messages, stored as the member's rating of its picks.
 
 Raw reaction events arrive for every message, cached or not, so reactions on answers
 sent before a restart count too. The bot's own reactions (the 👍 👎 prompt) are not
-ratings, and reactions on other messages are not stored.
+ratings, and reactions on other messages are not stored. Every reaction on an answer
+is logged; only the asker's 👍 👎 (every pick) and number reactions (one pick, liked)
+rate picks, and removing the reaction takes that rating back.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from discord.ext import commands
 
 from bot.discord_bot.client import SuggestWatchBot
 from bot.discord_bot.error_handler import log_fault
-from bot.errors import SuggestWatchError
+from bot.discord_bot.reactions import rating_of, reaction_source
+from bot.errors import InputError, SuggestWatchError
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +46,33 @@ class Feedback(commands.Cog):
         except SuggestWatchError as exc:
             log_fault(exc, "Recording a reaction")
             return
-        if suggestion_id is not None:
-            log.info(
-                "Member %s %s %s on suggestion #%d",
-                event.user_id,
-                "added" if added else "removed",
-                event.emoji,
-                suggestion_id,
-            )
+        if suggestion_id is None:
+            return
+        log.info(
+            "Member %s %s %s on suggestion #%d",
+            event.user_id,
+            "added" if added else "removed",
+            event.emoji,
+            suggestion_id,
+        )
+        await self._rate(str(event.user_id), suggestion_id, str(event.emoji), added=added)
+
+    async def _rate(self, member_id: str, suggestion_id: int, emoji: str, *, added: bool) -> None:
+        meaning = rating_of(emoji)
+        if meaning is None:
+            return
+        rating, position = meaning
+        source = reaction_source(emoji)
+        try:
+            if added:
+                await self.bot.pipeline.rate(member_id, suggestion_id, rating, position, source)
+            else:
+                await self.bot.pipeline.unrate(member_id, suggestion_id, rating, position, source)
+        except InputError as exc:
+            # Someone else's answer, a plain-text answer, or a number with no pick.
+            log.info("Reaction %s on suggestion #%d rates nothing: %s", emoji, suggestion_id, exc)
+        except SuggestWatchError as exc:
+            log_fault(exc, "Recording a rating")
 
 
 async def setup(bot: SuggestWatchBot) -> None:

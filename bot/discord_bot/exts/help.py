@@ -19,12 +19,21 @@ using an AI model that runs on this server's owner's machine.
 2. Ask for picks: `/suggest query: something for a rainy Sunday` \
 (add `count:` for 1 to 10 picks; 4 by default).
 
-The answer is written live into the channel; press **Stop** to end it early. \
-Rate a finished answer with 👍 or 👎: your rating is kept for the server's owner.
+The picks are written live into the channel; press **Stop** to end it early.
+
+**Your ratings shape your next picks**
+• 👍 or 👎 on an answer rates every pick in it; react with a pick's number \
+(1️⃣, 2️⃣, …) to say you liked just that one. Remove the reaction to take it back.
+• `/rate` rates one pick: liked it, not for me, or seen it already.
+• Picks you liked become examples for similar requests; picks you said are \
+not for me, or that you have seen, and titles suggested to you lately are not \
+suggested again.
+• `/history` lists your recent picks with your ratings (only you see it).
 
 **Your tastes**
 • `/tastes` lists them (only you see the list).
-• `/forget taste:` removes one (start typing to pick it), or all of them.
+• `/forget taste:` removes one (start typing to pick it), or all of them \
+(then you can erase your history and ratings too).
 Nobody else can see or remove your tastes, and your suggestions use only yours.
 """
 

@@ -82,8 +82,18 @@ class ConfirmForgetAll(discord.ui.View):
         self.stop()
         await interaction.response.defer()
         removed = await self.bot.pipeline.forget_all(self.member_id)
+        done = f"Forgot all {removed} of your tastes."
+        suggestions = await self.bot.pipeline.count_history(self.member_id)
+        if suggestions == 0:
+            await interaction.edit_original_response(
+                content=done, view=None, allowed_mentions=NO_PINGS
+            )
+            return
         await interaction.edit_original_response(
-            content=f"Forgot all {removed} of your tastes.", view=None, allowed_mentions=NO_PINGS
+            content=f"{done}\nAlso erase your history: {suggestions} suggestion(s), their "
+            "picks and your ratings? Your next picks will not learn from them.",
+            view=ConfirmForgetHistory(self.bot, self.member_id),
+            allowed_mentions=NO_PINGS,
         )
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
@@ -91,6 +101,44 @@ class ConfirmForgetAll(discord.ui.View):
         self.stop()
         await interaction.response.edit_message(
             content="Kept your tastes.", view=None, allowed_mentions=NO_PINGS
+        )
+
+
+class ConfirmForgetHistory(discord.ui.View):
+    """Erase / Keep under the private question "erase your history and ratings too?"."""
+
+    def __init__(self, bot: SuggestWatchBot, member_id: str) -> None:
+        super().__init__(timeout=CONFIRM_TIMEOUT_SECONDS)
+        self.bot = bot
+        self.member_id = member_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return member_id_of(interaction) == self.member_id
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
+    ) -> None:
+        await handle_command_error(interaction, error)
+
+    @discord.ui.button(label="Erase my history too", style=discord.ButtonStyle.danger)
+    async def erase(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.defer()
+        removed = await self.bot.pipeline.forget_history(self.member_id)
+        await interaction.edit_original_response(
+            content=f"Forgot your tastes and erased your history of {removed} suggestion(s) "
+            "and their ratings.",
+            view=None,
+            allowed_mentions=NO_PINGS,
+        )
+
+    @discord.ui.button(label="Keep my history", style=discord.ButtonStyle.secondary)
+    async def keep(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.edit_message(
+            content="Forgot your tastes; kept your history and ratings.",
+            view=None,
+            allowed_mentions=NO_PINGS,
         )
 
 

@@ -11,7 +11,7 @@ import pytest
 from bot.discord_bot.exts.suggest import _render as render
 from bot.discord_bot.streaming import STILL_WRITING_MARK
 from bot.errors import RecordsError, VectorStoreError
-from bot.pipeline.events import SuggestionStatus
+from bot.pipeline.events import PickDraft, SuggestionStatus
 from bot.settings import DiscordSettings
 from tests.discord_bot.conftest import (
     ALICE,
@@ -26,7 +26,6 @@ from tests.discord_bot.conftest import (
     words,
 )
 from tests.fakes.discord_server import FakeDiscord, FakeInteraction, FakeMessage
-from bot.pipeline.events import PickDraft
 from tests.fakes.ollama_server import (
     DEFAULT_ANSWER,
     DEFAULT_PICKS,
