@@ -57,11 +57,17 @@ def request_text(tag: int) -> str:
     return f"bench-{tag} something tense and clever for tonight, maybe science fiction"
 
 
+# The fake answers every request with the same picks: without this, every suggestion
+# after a member's first would leave them all out as already suggested.
+NO_REPEAT_WINDOW = 0
+
+
 def pipeline_settings(fakes: RemoteFakes, data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "ollama_url": fakes.ollama_url,
         "data_dir": data_dir,
         "max_tastes_per_member": 10_000,
+        "no_repeat_window": NO_REPEAT_WINDOW,
         "_env_file": None,
     }
     values.update(overrides)
@@ -76,6 +82,7 @@ async def discord_settings(fakes: RemoteFakes, data_dir: Path, **overrides: Any)
         "ollama_url": fakes.ollama_url,
         "data_dir": data_dir,
         "stream_edit_interval": EDIT_INTERVAL,
+        "no_repeat_window": NO_REPEAT_WINDOW,
         "_env_file": None,
     }
     values.update(overrides)

@@ -2,7 +2,10 @@
 
 For each front end (the pipeline called directly, the terminal front end as a real
 process, the Discord bot against the fake Discord) suggestions run one after another
-for a member with 20 tastes, at 12 and at 100 tokens/s. The fake Ollama runs in another
+for a member with 20 tastes, at 12 and at 100 tokens/s. The answer is structured picks
+(JSON, parsed while it streams) as the bot asks for; rows marked "plain text" have the
+fake ignore the schema, so the first visible pick title can be compared with the first
+visible plain text. The fake Ollama runs in another
 process and logs, on its side, when each request arrived, when it wrote its first
 text token and its final `done` chunk; "model" time is the embed request plus the chat
 stream up to `done`, as the fake served them, and the bot's own time is end to end
@@ -29,6 +32,7 @@ from bench import _common as common
 from bench._harness import (
     EDIT_INTERVAL,
     EMBED_DIM,
+    NO_REPEAT_WINDOW,
     add_tastes,
     discord_settings,
     pipeline_settings,
@@ -36,14 +40,23 @@ from bench._harness import (
     running_bot,
 )
 from bench._remote import RemoteFakes, Served
-from bot.pipeline.events import Finished, Retrieved, TextDelta
+from bot.pipeline.events import Finished, PicksUpdated, Retrieved, TextDelta
 from bot.pipeline.pipeline import Pipeline, open_pipeline
-from tests.fakes.ollama_server import DEFAULT_ANSWER, split_tokens
+from tests.fakes.ollama_server import (
+    DEFAULT_ANSWER,
+    DEFAULT_PICKS,
+    picks_answer,
+    split_json_tokens,
+    split_tokens,
+)
 
 TASTES = 20
 FRONTS = ("pipeline", "cli", "discord")
 MEMBER = "100000000000000001"
 ANSWER_TOKENS = split_tokens(DEFAULT_ANSWER)
+PICKS_TOKENS = split_json_tokens(picks_answer(DEFAULT_PICKS))
+PICKS = "picks"
+PLAIN_TEXT = "plain text"
 WARM_UP_RATE = 1000.0  # tokens/s of the uncounted first suggestion of each condition
 # A real model's time to first token varies (prompt length, load); spreading it evenly
 # over this range also makes the answers end at evenly spread points of the edit
@@ -59,6 +72,7 @@ class Condition:
     first_token_delay: float | None = None  # None: spread over 0..FIRST_TOKEN_SPREAD
     edit_interval: float = EDIT_INTERVAL
     discord_round_trip: float = 0.0  # s, added by the fake Discord to every REST request
+    answer: str = PICKS  # or PLAIN_TEXT: the fake ignores the schema
 
     def describe(self) -> str:
         first_token = (
@@ -67,6 +81,8 @@ class Condition:
             else f"{self.first_token_delay:g} s"
         )
         parts = [f"TTFT {first_token}"]
+        if self.answer == PLAIN_TEXT:
+            parts.insert(0, "**plain text**")
         if self.front == "discord":
             parts.append(f"interval {self.edit_interval:g} s")
             parts.append(f"RTT {self.discord_round_trip * 1000:g} ms")
@@ -85,10 +101,13 @@ class Condition:
 
 CONDITIONS = (
     Condition("pipeline", 12),
+    Condition("pipeline", 12, answer=PLAIN_TEXT),
     Condition("pipeline", 100),
     Condition("cli", 12),
+    Condition("cli", 12, answer=PLAIN_TEXT),
     Condition("cli", 100),
     Condition("discord", 12),
+    Condition("discord", 12, answer=PLAIN_TEXT),
     Condition("discord", 100),
     # A model that answers at once: the worst case for the first visible text.
     Condition("discord", 100, first_token_delay=0.0),
@@ -147,7 +166,12 @@ async def suggestions(
     one: Callable[[int], Awaitable[Run | None]],
 ) -> list[Run]:
     """A warm-up at a high token rate, then `runs` suggestions at the condition's rate."""
-    await fakes.call("set_ollama", tokens_per_second=WARM_UP_RATE, first_token_delay=0.0)
+    await fakes.call(
+        "set_ollama",
+        tokens_per_second=WARM_UP_RATE,
+        first_token_delay=0.0,
+        ignore_format=condition.answer == PLAIN_TEXT,
+    )
     await one(first_tag)
     results = []
     for number, delay in enumerate(condition.first_token_delays(runs), start=1):
@@ -187,7 +211,7 @@ async def _one_pipeline_run(fakes: RemoteFakes, pipeline: Pipeline, tag: int) ->
         match event:
             case Retrieved():
                 retrieved_at = now
-            case TextDelta():
+            case TextDelta() | PicksUpdated():
                 first_text_at = first_text_at or now
             case Finished():
                 finished_at = now
@@ -218,6 +242,7 @@ def cli_environment(fakes: RemoteFakes, data_dir: Path) -> dict[str, str]:
         "OLLAMA_URL": fakes.ollama_url,
         "DATA_DIR": str(data_dir),
         "MAX_TASTES_PER_MEMBER": "10000",
+        "NO_REPEAT_WINDOW": str(NO_REPEAT_WINDOW),
         # A clean checkout runs its own code, whatever the venv has installed.
         "PYTHONPATH": str(common.REPO_ROOT),
     }
@@ -358,15 +383,18 @@ def reply_writes(state: dict[str, Any], token: str) -> list[Any]:
 def check_complete(state: dict[str, Any], token: str) -> None:
     """The reply shows the whole answer and is no longer marked as being written."""
     text = "\n".join(state["messages"][i].content for i in state["replies"][token])
-    missing = [word for word in DEFAULT_ANSWER.split() if word not in text]
+    picks_words = [w for p in DEFAULT_PICKS for w in str(p["description"]).split()]
+    wanted = picks_words if "**1. " in text else DEFAULT_ANSWER.split()
+    missing = [word for word in wanted if word not in text]
     if missing or "still writing" in text:
         raise RuntimeError(f"reply {token} is incomplete: missing {missing[:5]}")
 
 
 def first_text_write(writes: list[Any]) -> Any:
-    """The first write that shows answer text (below the header, which is the first)."""
-    marker = "\n\n" + ANSWER_TOKENS[0]
-    return next(w for w in writes if marker in (w.json or {}).get("content", ""))
+    """The first write that shows answer text (below the header, which is the first):
+    a pick's title, or the first words of a plain-text answer."""
+    markers = ("\n\n**1. ", "\n\n" + ANSWER_TOKENS[0])
+    return next(w for w in writes if any(m in (w.json or {}).get("content", "") for m in markers))
 
 
 def discord_run(state: dict[str, Any], token: str, embed: Served, chat: Served, cpu: float) -> Run:
@@ -412,11 +440,14 @@ NOTES = """\
 line printed; discord, interaction dispatched → acknowledgement (deferred) received by \
 Discord. *own before model*: request → embed request at the model, plus embed answered → \
 chat request at the model. *first token → visible* and *model done → final* run from \
-the fake Ollama writing the first text token, and its final `done` chunk (which, as in \
+the fake Ollama writing the first text token (for picks, `{`: the title is complete \
+some 14 JSON tokens later, so at 12 tokens/s about 1.1 s of this is the model writing \
+`{"picks": [{"title": "Arrival"`), and its final `done` chunk (which, as in \
 Ollama, follows the last text token by one token's time), to: pipeline, the \
-`TextDelta` / `Finished` event; cli, the first answer bytes read from its stdout / the \
-process exited; discord, the first edit showing answer text / the final edit, as they \
-reached Discord. *own* = end to end − model; *own share* = own / end to end. *edits*: \
+first `PicksUpdated` (a title) or `TextDelta` / `Finished` event; cli, the first answer \
+bytes read from its stdout (a pick's title, or plain text) / the process exited; \
+discord, the first edit showing a pick's title (or plain text) / the final edit, as \
+they reached Discord. *own* = end to end − model; *own share* = own / end to end. *edits*: \
 sends and edits of the reply's messages after the acknowledgement. *CPU*: the bot \
 process's CPU time (all threads, user + system) per suggestion. *conditions*: TTFT is \
 the fake Ollama's time to first token (a range: the runs' delays spread evenly over \
@@ -494,10 +525,14 @@ async def main(argv: Sequence[str] | None = None) -> None:
         notes += front_notes
     body = "\n\n".join(
         [
-            f"One member with {TASTES} tastes; the fake's scripted answer "
-            f"({len(ANSWER_TOKENS)} tokens, {len(DEFAULT_ANSWER)} characters); embedding "
-            f"dimension {EMBED_DIM}. Medians (and the worst run where marked). Each row "
-            "starts with one uncounted warm-up suggestion.",
+            f"One member with {TASTES} tastes; the fake's scripted answer: "
+            f"{len(DEFAULT_PICKS)} picks as JSON ({len(PICKS_TOKENS)} tokens), or in the "
+            f"plain-text rows its text ({len(ANSWER_TOKENS)} tokens, {len(DEFAULT_ANSWER)} "
+            f"characters); embedding dimension {EMBED_DIM}; NO_REPEAT_WINDOW="
+            f"{NO_REPEAT_WINDOW} (the fake repeats its picks). Medians (and the worst run "
+            "where marked). Each row starts with one uncounted warm-up suggestion. The "
+            "2-core machine was shared with three other engineers' test runs while this "
+            "ran, so absolute times are noisier than in a quiet run.",
             common.table(HEADERS, rows),
             NOTES,
             *notes,

@@ -174,6 +174,8 @@ def _picks_of(value: object) -> list[dict[str, Any]] | None:
 
 
 def _is_complete_json(text: str) -> bool:
+    if not text.endswith("}"):
+        return False  # the usual case while streaming: no need to parse again
     try:
         from_json(text)
     except ValueError:
