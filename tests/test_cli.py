@@ -119,6 +119,9 @@ async def test_the_next_suggestion_leaves_out_a_disliked_pick(
     await cli("--member", "alice", "suggest", "noir", "-n", "2")
 
     assert "Arrival" not in cli.out
+    prompt = fake_ollama.chat_requests[-1].body["messages"][-1]["content"]
+    assert '- "Arrival (2016)"' in prompt.split("not for me")[1]
+    assert '- "The Leftovers (2014)"' in prompt.split("Do not suggest these again")[1]
     assert "1. Annihilation" in cli.out and "2. Severance" in cli.out
     assert "Left out 1 pick(s)" in cli.out
     assert "Learning from your ratings" in cli.out

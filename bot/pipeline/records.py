@@ -577,14 +577,6 @@ class Records:
         async with self._translated("take back the rating"):
             return await self._execute_write(sql, parameters) > 0
 
-    async def unrate_pick_everywhere(self, member_id: str, pick_id: int) -> int:
-        """Take back every rating of a pick, whatever its source."""
-        async with self._translated("take back the ratings"):
-            return await self._execute_write(
-                "DELETE FROM pick_ratings WHERE member_id = ? AND pick_id = ?",
-                (member_id, pick_id),
-            )
-
     async def rated_picks(
         self, member_id: str, ratings: Sequence[Rating], limit: int
     ) -> list[PickRecord]:

@@ -162,6 +162,19 @@ async def test_a_repeat_of_a_disliked_title_never_shows(harness: Harness) -> Non
     assert "Left out 1 pick you disliked" in original.content
 
 
+async def test_a_repeat_of_a_recently_suggested_title_never_shows(harness: Harness) -> None:
+    await suggest(harness, count=2)  # Arrival, The Leftovers
+    harness.ollama.picks = [DEFAULT_PICKS[2], DEFAULT_PICKS[1], *MORE_PICKS]
+
+    interaction, _ = await suggest(harness, "something else", count=2)
+
+    original = harness.fake.original(interaction.token)
+    assert original is not None
+    assert not any("Leftovers" in text for text in every_version(harness, original))
+    assert "**1. Moon**" in original.content
+    assert "**2. Annihilation**" in original.content
+
+
 # -- /rate and /history -----------------------------------------------------------------
 
 
