@@ -66,8 +66,10 @@ DEFAULT_COUNT = 4
 SPARE_PICKS = 2
 # Liked picks compared with a request: the member's most recently liked.
 LIKED_CANDIDATES = 100
-# Titles to avoid named in one prompt (all of them are still left out of the reply).
+# Titles to avoid named in one prompt, the most recent first; a reply leaves out
+# repeats of up to RATED_TO_AVOID of them.
 MAX_AVOIDED_IN_PROMPT = 40
+RATED_TO_AVOID = 5000
 HISTORY_LIMIT = 20
 # How a rating made outside reactions is recorded (a reaction's source is its emoji).
 CHOICE_SOURCE = "choice"
@@ -362,10 +364,8 @@ class Pipeline:
     async def _history_for(self, member_id: str, query_vector: list[float]) -> _History:
         """The member's ratings and recent picks, as prompt lines and keys to leave out."""
         avoid: dict[str, LeftOut] = {}
-        disliked = await self._records.rated_picks(
-            member_id, [Rating.NOT_FOR_ME], MAX_AVOIDED_IN_PROMPT
-        )
-        seen = await self._records.rated_picks(member_id, [Rating.SEEN], MAX_AVOIDED_IN_PROMPT)
+        disliked = await self._records.rated_picks(member_id, [Rating.NOT_FOR_ME], RATED_TO_AVOID)
+        seen = await self._records.rated_picks(member_id, [Rating.SEEN], RATED_TO_AVOID)
         recent = await self._records.recently_shown(member_id, self.settings.no_repeat_window)
         liked = await self._records.rated_picks(member_id, [Rating.LIKED], LIKED_CANDIDATES)
         for pick in disliked:
@@ -380,7 +380,7 @@ class Pipeline:
         not_again = {pick.key: label(pick) for pick in [*seen, *recent] if pick.key not in named}
         learned = Learned(
             liked=tuple(f"{label(pick)}: {pick.description}".rstrip(": ") for pick in examples),
-            disliked=tuple(dict.fromkeys(label(pick) for pick in disliked)),
+            disliked=tuple(dict.fromkeys(label(pick) for pick in disliked))[:MAX_AVOIDED_IN_PROMPT],
             not_again=tuple(not_again.values())[:MAX_AVOIDED_IN_PROMPT],
         )
         return _History(learned, avoid)
