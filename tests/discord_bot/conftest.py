@@ -19,7 +19,7 @@ import discord
 import pytest
 
 from bot.discord_bot.client import SuggestWatchBot
-from bot.discord_bot.streaming import STILL_WRITING_MARK
+from bot.discord_bot.streaming import STILL_WRITING_MARK, WriteBudget
 from bot.pipeline.pipeline import Pipeline, open_pipeline
 from bot.pipeline.records import Records
 from bot.settings import DiscordSettings
@@ -27,6 +27,9 @@ from tests.fakes.discord_server import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.ollama_server import FakeOllama
 
 EDIT_INTERVAL = 0.2  # the smallest STREAM_EDIT_INTERVAL the settings allow
+# Discord's write budget (5 writes in any 5 s) scaled down with the interval, on both
+# sides: the fake Discord enforces it with 429s, the bot paces itself by it.
+WRITE_BUDGET = WriteBudget(writes=5, window=1.0)
 ALICE = 111_111_111_111_111_111
 BOB = 222_222_222_222_222_222
 NO_PINGS = {"parse": []}
@@ -41,7 +44,7 @@ async def fake_ollama() -> AsyncIterator[FakeOllama]:
 
 @pytest.fixture
 async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as fake:
+    async with FakeDiscord(write_budget=(WRITE_BUDGET.writes, WRITE_BUDGET.window)) as fake:
         yield fake
 
 
@@ -134,7 +137,9 @@ async def running_bot(
     """Open the pipeline and run the bot against the fakes; close both on exit."""
     async with AsyncExitStack() as stack:
         pipeline = await stack.enter_async_context(open_pipeline(settings))
-        bot = SuggestWatchBot(pipeline, settings, guild_ready_timeout=0.1)
+        bot = SuggestWatchBot(
+            pipeline, settings, write_budget=WRITE_BUDGET, guild_ready_timeout=0.1
+        )
         harness = Harness(fake, ollama, settings, pipeline, bot)
         track_completion(bot, harness.completed)
         await stack.enter_async_context(fake.running(bot))
