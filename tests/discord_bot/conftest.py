@@ -60,6 +60,8 @@ def make_settings(
         "max_concurrent_generations": 2,
         "ollama_idle_timeout": 0.5,
         "ollama_first_token_timeout": 5.0,
+        # Some answers here are long on purpose; the length cut has its own tests.
+        "gen_num_predict": 8192,
         "_env_file": None,
     }
     values.update(overrides)
@@ -186,6 +188,28 @@ def edit_gaps(fake: FakeDiscord, message_id: int) -> list[float]:
         request.time for request in fake.message_writes(message_id) if request.method == "PATCH"
     ]
     return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+def writes_of(fake: FakeDiscord, message_id: int) -> list[float]:
+    """When the fake accepted each write (edit or send) of one message."""
+    return [
+        request.time
+        for request in fake.message_writes(message_id)
+        if request.method in ("PATCH", "POST") and request.status == 200
+    ]
+
+
+def assert_within_budget(fake: FakeDiscord, message_id: int) -> None:
+    """No window of the budget's length saw more writes of the message than it allows."""
+    times = writes_of(fake, message_id)
+    for index, start in enumerate(times):
+        in_window = [t for t in times[index:] if t < start + WRITE_BUDGET.window]
+        assert len(in_window) <= WRITE_BUDGET.writes, f"{len(in_window)} writes in one window"
+
+
+def rate_limited(fake: FakeDiscord) -> list[str]:
+    """The requests the fake answered with a 429."""
+    return [f"{r.method} {r.path}" for r in fake.requests if r.status == 429]
 
 
 def words(text: str) -> list[str]:
