@@ -18,7 +18,12 @@ from bot.discord_bot.error_handler import describe_error, handle_command_error, 
 from bot.discord_bot.exts.suggest import _render as render
 from bot.discord_bot.exts.suggest._delivery import MessageLinks, ReplyDelivery
 from bot.discord_bot.exts.suggest._slots import GenerationSlots
-from bot.discord_bot.streaming import MESSAGE_LIMIT, STILL_WRITING_MARK, StreamedReply
+from bot.discord_bot.streaming import (
+    MESSAGE_LIMIT,
+    STILL_WRITING_MARK,
+    StreamedReply,
+    WriteWindow,
+)
 from bot.errors import InputError, QueueTimeout
 from bot.pipeline.events import Failed, Finished, Retrieved, TextDelta
 from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT
@@ -115,6 +120,8 @@ class Suggest(commands.Cog):
         self.slots = GenerationSlots(
             bot.settings.max_concurrent_generations, bot.settings.suggest_queue_timeout
         )
+        # Replies written through a channel (their tokens expired) share its write budget.
+        self._channel_windows: dict[int, WriteWindow] = {}
 
     async def cog_load(self) -> None:
         self.bot.add_view(ExpiredStop())
@@ -193,7 +200,9 @@ class Suggest(commands.Cog):
             await self._offer_rating(messages[-1])
 
     def _new_reply(self, interaction: discord.Interaction, links: MessageLinks) -> Reply:
-        delivery = ReplyDelivery(interaction, links)
+        channel_id = interaction.channel_id or 0
+        window = self._channel_windows.setdefault(channel_id, WriteWindow(self.bot.write_budget))
+        delivery = ReplyDelivery(interaction, links, window)
         return StreamedReply(
             edit_first=delivery.edit_first,
             send_more=delivery.send_more,

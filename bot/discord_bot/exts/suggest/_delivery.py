@@ -19,6 +19,7 @@ import discord
 
 from bot.discord_bot import NO_PINGS
 from bot.discord_bot.error_handler import ORIGINAL_IS_WRITTEN, log_fault
+from bot.discord_bot.streaming import WriteWindow
 from bot.errors import SuggestWatchError
 from bot.pipeline.pipeline import Pipeline
 
@@ -74,9 +75,13 @@ class MessageLinks:
 class ReplyDelivery:
     """The writes of one reply: by the interaction's token while it lives, else by channel."""
 
-    def __init__(self, interaction: discord.Interaction, links: MessageLinks) -> None:
+    def __init__(
+        self, interaction: discord.Interaction, links: MessageLinks, channel_window: WriteWindow
+    ) -> None:
+        """`channel_window` paces writes through the channel, shared by its replies."""
         self._interaction = interaction
         self._links = links
+        self._channel_window = channel_window
         self._original_id: int | None = None
         self._is_token_refused = False
 
@@ -122,7 +127,7 @@ class ReplyDelivery:
         """Send a follow-up message of the reply."""
         message: discord.Message
         if self.uses_channel:
-            message = await self._channel().send(content, allowed_mentions=NO_PINGS)
+            message = await self._send_by_channel(content)
         else:
             try:
                 message = await self._interaction.followup.send(
@@ -131,7 +136,7 @@ class ReplyDelivery:
             except discord.HTTPException as exc:
                 if not self._token_refused(exc):
                     raise
-                message = await self._channel().send(content, allowed_mentions=NO_PINGS)
+                message = await self._send_by_channel(content)
         await self._links.add_message(message.id)
         return message
 
@@ -151,4 +156,9 @@ class ReplyDelivery:
         self, message_id: int, content: str, view: discord.ui.View | None = None
     ) -> discord.Message:
         partial = self._channel().get_partial_message(message_id)
-        return await partial.edit(content=content, view=view, allowed_mentions=NO_PINGS)
+        async with self._channel_window.slot():
+            return await partial.edit(content=content, view=view, allowed_mentions=NO_PINGS)
+
+    async def _send_by_channel(self, content: str) -> discord.Message:
+        async with self._channel_window.slot():
+            return await self._channel().send(content, allowed_mentions=NO_PINGS)
