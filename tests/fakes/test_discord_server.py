@@ -140,7 +140,9 @@ async def test_writes_over_the_budget_of_a_message_get_a_429_like_discords() -> 
         assert body["global"] is False
         assert headers["Via"]  # discord.py treats a 429 without Via as a Cloudflare ban
         assert headers["X-RateLimit-Remaining"] == "0"
-        assert float(headers["X-RateLimit-Reset-After"]) == pytest.approx(body["retry_after"], abs=0.01)
+        assert float(headers["X-RateLimit-Reset-After"]) == pytest.approx(
+            body["retry_after"], abs=0.01
+        )
         assert fake.messages[int(message_id)].content == "4"  # the refused edit changed nothing
 
 
