@@ -44,6 +44,7 @@ HEARTBEAT_INTERVAL_MS = 41_250
 # Discord's budget for writes of one message, and of one channel's messages (writes, s).
 WRITE_BUDGET = (5, 5.0)
 TOKEN_LIFETIME_SECONDS = 15 * 60.0
+MESSAGE_CONTENT_LIMIT = 2000
 EPHEMERAL_FLAG = 64
 LOADING_FLAG = 128
 DISCORD_EPOCH_MS = 1_420_070_400_000
@@ -854,6 +855,17 @@ class FakeDiscord:
         recent.append(recorded.time)
         self._recent_writes[(scope, key)] = recent
 
+    @staticmethod
+    def _check_content(payload: dict[str, Any] | None) -> None:
+        """Discord refuses a message longer than its limit with a 400, as here."""
+        content = (payload or {}).get("content") or ""
+        if len(content) > MESSAGE_CONTENT_LIMIT:
+            raise _ApiError(
+                400,
+                50035,
+                f"Invalid Form Body: content: Must be {MESSAGE_CONTENT_LIMIT} or fewer in length.",
+            )
+
     def _check_token(self, recorded: RecordedRequest, interaction: FakeInteraction) -> None:
         if recorded.time - interaction.dispatched_at > self.token_lifetime:
             raise _ApiError(401, 50027, "Invalid Webhook Token")
@@ -980,6 +992,7 @@ class FakeDiscord:
         body = recorded.json or {}
         callback_type = body.get("type")
         data = body.get("data") or {}
+        self._check_content(data)
         interaction.callback_type = callback_type
         interaction.callback_data = data
         interaction.callback_at = recorded.time
@@ -1053,6 +1066,7 @@ class FakeDiscord:
         self, recorded: RecordedRequest, application_id: str, token: str, which: str
     ) -> web.Response:
         message = self._webhook_message(recorded, application_id, token, which)
+        self._check_content(recorded.json)
         self._spend_write(recorded, "message", message.id)
         payload = recorded.json or {}
         message.apply(payload)
@@ -1077,6 +1091,7 @@ class FakeDiscord:
         if not interaction.is_acknowledged:
             raise _ApiError(404, 10015, "Unknown Webhook")
         self._check_token(recorded, interaction)
+        self._check_content(recorded.json)
         message = self._new_message(interaction.channel_id, interaction.guild_id, token)
         message.apply(recorded.json or {})
         self._followups.setdefault(token, []).append(message.id)
@@ -1095,6 +1110,7 @@ class FakeDiscord:
         return message
 
     def _post_channel_message(self, recorded: RecordedRequest, channel_id: str) -> web.Response:
+        self._check_content(recorded.json)
         self._spend_write(recorded, "channel", int(channel_id))
         message = self._new_message(int(channel_id), self.guild_id, None)
         message.apply(recorded.json or {})
@@ -1114,6 +1130,7 @@ class FakeDiscord:
         message = self._channel_message(channel_id, message_id)
         if message.is_ephemeral:
             raise _ApiError(404, 10008, "Unknown Message")
+        self._check_content(recorded.json)
         self._spend_write(recorded, "channel", int(channel_id))
         self._spend_write(recorded, "message", message.id)
         message.apply(recorded.json or {})
