@@ -465,16 +465,25 @@ class FakeOllama:
         # Like a model loading: nothing at all, not even headers, before the first token.
         if self.first_token_delay:
             await asyncio.sleep(self.first_token_delay)
-        answer, tokens = self._answer_for(body)
+        _, tokens = self._answer_for(body)
+        # Like Ollama, stop at `num_predict` tokens and say so with done_reason "length".
+        num_predict = (body.get("options") or {}).get("num_predict")
+        done_reason = "stop"
+        if isinstance(num_predict, int) and 0 <= num_predict < len(tokens):
+            tokens, done_reason = tokens[:num_predict], "length"
         prompt_tokens = sum(
             len(_WORD.findall(str(message.get("content", ""))))
             for message in body.get("messages", [])
         )
         if body.get("stream", True) is False:
-            final = self._final_chunk(model, tokens, prompt_tokens, started, time.monotonic())
-            final["message"]["content"] = answer
+            final = self._final_chunk(
+                model, tokens, prompt_tokens, started, time.monotonic(), done_reason
+            )
+            final["message"]["content"] = "".join(tokens)
             return web.json_response(final)
-        return await self._stream_chat(request, model, tokens, prompt_tokens, started, fault)
+        return await self._stream_chat(
+            request, model, tokens, prompt_tokens, started, fault, done_reason
+        )
 
     def _answer_for(self, body: dict[str, Any]) -> tuple[str, list[str]]:
         """The answer to this chat request and the tokens it is streamed in."""
@@ -493,6 +502,7 @@ class FakeOllama:
         prompt_tokens: int,
         started: float,
         fault: Fault | None,
+        done_reason: str = "stop",
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": NDJSON})
         await response.prepare(request)
@@ -511,7 +521,9 @@ class FakeOllama:
                 await self._inject(request, response, fault)
                 if fault.kind is not FaultKind.MALFORMED_LINE:
                     return response
-            final = self._final_chunk(model, tokens, prompt_tokens, started, first_token_at)
+            final = self._final_chunk(
+                model, tokens, prompt_tokens, started, first_token_at, done_reason
+            )
             await self._write_line(response, final)
             await response.write_eof()
         except (asyncio.CancelledError, ConnectionResetError):
@@ -558,7 +570,12 @@ class FakeOllama:
 
     @staticmethod
     def _final_chunk(
-        model: str, tokens: list[str], prompt_tokens: int, started: float, first_token_at: float
+        model: str,
+        tokens: list[str],
+        prompt_tokens: int,
+        started: float,
+        first_token_at: float,
+        done_reason: str = "stop",
     ) -> dict[str, Any]:
         now = time.monotonic()
         return {
@@ -566,7 +583,7 @@ class FakeOllama:
             "created_at": _now(),
             "message": {"role": "assistant", "content": ""},
             "done": True,
-            "done_reason": "stop",
+            "done_reason": done_reason,
             "total_duration": _ns(now - started),
             "load_duration": _ns(first_token_at - started),
             "prompt_eval_count": prompt_tokens,

@@ -15,6 +15,10 @@ ALREADY_RUNNING = (
     "You already have a suggestion being written. "
     "Wait for it to finish, or press its **Stop** button, then ask again."
 )
+CUT_BY_LENGTH = (
+    "✂️ This answer was cut off by the length limit, so it stops mid-way. "
+    "Ask for fewer picks to get a complete answer."
+)
 CUT_BY_RESTART = "⏹️ This answer was cut short when the bot restarted. Ask again with `/suggest`."
 ONLY_THE_ASKER = "Only the member who asked for this suggestion can stop it."
 NO_NEW_PICKS = "No new picks this time: try asking differently."
@@ -28,16 +32,22 @@ def searching(query: str, count: int) -> str:
     return f"🔎 Looking for {picks(count)} for “{query}”…"
 
 
-def waiting(running: int, limit: int) -> str:
+def request_line(query: str, count: int) -> str:
+    """The header of a reply whose answer never started (the wait or retrieval ended it)."""
+    return f"🎬 **{picks(count)} for “{query}”**"
+
+
+def waiting(place: int, limit: int) -> str:
+    ahead = "you are next" if place == 1 else f"you are number {place} in line"
     return (
-        f"⏳ Waiting for a free slot: {running} suggestion(s) are being written right now "
-        f"(at most {limit} at once). Yours starts as soon as one finishes."
+        f"⏳ Waiting for a free slot: {limit} suggestion(s) are being written right now "
+        f"(at most {limit} at once), and {ahead}. Yours starts as soon as a slot is free."
     )
 
 
 def retrieved(event: Retrieved) -> str:
     """The header: what was asked and which of the member's tastes shape the answer."""
-    lines = [f"🎬 **{picks(event.count)} for “{event.query}”**"]
+    lines = [request_line(event.query, event.count)]
     if event.matches:
         lines.append(f"Matched {len(event.matches)} of your tastes:")
         lines += [f"> `{match.score:.2f}` {match.text}" for match in event.matches]
@@ -84,10 +94,11 @@ def pick_text(number: int, pick: PickDraft) -> str:
 
 
 def finished(event: Finished) -> str:
-    """The ending of a complete answer: repeats left out, and how to rate the picks."""
+    """The ending of an answer the model ended, or the length limit cut: repeats left
+    out, and how to rate the picks."""
+    lines = [CUT_BY_LENGTH] if event.is_cut else []
     if not event.is_structured:
-        return RATE_PROMPT
-    lines = []
+        return "\n".join([*lines, RATE_PROMPT])
     if event.left_out:
         lines.append(
             f"Left out {event.left_out} pick{'' if event.left_out == 1 else 's'} you "
