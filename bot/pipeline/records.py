@@ -86,7 +86,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX feedback_by_suggestion ON feedback (suggestion_id, id);
     """,
-    # 2 (issue 11; issues 8 and 9 had not landed): structured picks, one row each, and the member's ratings of them.
+    # 2 (issue 11): structured picks, one row each, and the member's ratings of them.
     """
     ALTER TABLE suggestions ADD COLUMN is_structured INTEGER NOT NULL DEFAULT 0;
 
