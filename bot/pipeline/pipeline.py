@@ -512,6 +512,14 @@ class Pipeline:
             await self._records.unrate_pick(member_id, pick.id, source, rating)
         return await self._shown_picks(member_id, suggestion_id, position)
 
+    async def reactions_of(self, member_id: str, suggestion_id: int) -> list[str]:
+        """The emoji the member has on the suggestion's messages now, from the reaction log."""
+        present: dict[tuple[int, str], bool] = {}
+        for feedback in await self._records.list_feedback(suggestion_id):
+            if feedback.member_id == member_id:
+                present[(feedback.message_id, feedback.emoji)] = feedback.added
+        return list(dict.fromkeys(emoji for (_, emoji), added in present.items() if added))
+
     async def picks(self, member_id: str, suggestion_id: int) -> list[PickRecord]:
         """The shown picks of one of the member's suggestions, with their ratings."""
         return await self._shown_picks(member_id, suggestion_id, None)

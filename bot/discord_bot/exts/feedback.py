@@ -16,8 +16,8 @@ from discord.ext import commands
 
 from bot.discord_bot.client import SuggestWatchBot
 from bot.discord_bot.error_handler import log_fault
-from bot.discord_bot.reactions import rating_of, reaction_source
-from bot.errors import InputError, SuggestWatchError
+from bot.discord_bot.reactions import rate_by_reaction
+from bot.errors import SuggestWatchError
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +58,8 @@ class Feedback(commands.Cog):
         await self._rate(str(event.user_id), suggestion_id, str(event.emoji), added=added)
 
     async def _rate(self, member_id: str, suggestion_id: int, emoji: str, *, added: bool) -> None:
-        meaning = rating_of(emoji)
-        if meaning is None:
-            return
-        rating, position = meaning
-        source = reaction_source(emoji)
         try:
-            if added:
-                await self.bot.pipeline.rate(member_id, suggestion_id, rating, position, source)
-            else:
-                await self.bot.pipeline.unrate(member_id, suggestion_id, rating, position, source)
-        except InputError as exc:
-            # Someone else's answer, a plain-text answer, or a number with no pick.
-            log.info("Reaction %s on suggestion #%d rates nothing: %s", emoji, suggestion_id, exc)
+            await rate_by_reaction(self.bot.pipeline, member_id, suggestion_id, emoji, added=added)
         except SuggestWatchError as exc:
             log_fault(exc, "Recording a rating")
 

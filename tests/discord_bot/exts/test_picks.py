@@ -125,6 +125,36 @@ async def test_only_the_askers_reactions_rate_the_picks(harness: Harness) -> Non
     await wait_for_ratings(harness, [Rating.LIKED, None, None, None])
 
 
+async def test_a_reaction_added_while_the_answer_is_written_rates_it_at_the_end(
+    harness: Harness,
+) -> None:
+    harness.ollama.tokens_per_second = 60  # about five seconds of answer
+    interaction = await harness.fake.dispatch_slash(
+        "suggest", {"query": "space adventures"}, user_id=ALICE
+    )
+    original = await harness.fake.wait_for(lambda: harness.fake.original(interaction.token))
+    await harness.fake.wait_for(lambda: "**1. Arrival**" in original.content)
+
+    await harness.fake.dispatch_reaction_add(ALICE, original.id, emoji="👍")
+    await wait_for_reactions_logged(harness, 1)
+    assert harness.ollama.streams_finished == 0  # it was logged while the answer streamed
+
+    await harness.until_done(interaction)
+    await wait_for_ratings(harness, [Rating.LIKED] * 4)
+
+
+async def wait_for_reactions_logged(
+    harness: Harness,
+    count: int,
+    timeout: float = 5.0,  # noqa: ASYNC109
+) -> None:
+    """Wait until the reaction log of suggestion #1 holds `count` entries."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(await harness.pipeline.reactions_of(str(ALICE), 1)) < count:
+        assert asyncio.get_running_loop().time() < deadline, "the reaction was not logged"
+        await asyncio.sleep(RECHECK_SECONDS)
+
+
 # -- learning ----------------------------------------------------------------------------
 
 

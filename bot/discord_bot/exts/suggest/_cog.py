@@ -18,14 +18,14 @@ from bot.discord_bot.error_handler import describe_error, handle_command_error, 
 from bot.discord_bot.exts.suggest import _render as render
 from bot.discord_bot.exts.suggest._delivery import MessageLinks, ReplyDelivery
 from bot.discord_bot.exts.suggest._slots import GenerationSlots
-from bot.discord_bot.reactions import RATING_EMOJIS
+from bot.discord_bot.reactions import RATING_EMOJIS, rate_by_reaction
 from bot.discord_bot.streaming import (
     MESSAGE_LIMIT,
     STILL_WRITING_MARK,
     StreamedReply,
     WriteWindow,
 )
-from bot.errors import InputError, QueueTimeout
+from bot.errors import InputError, QueueTimeout, SuggestWatchError
 from bot.pipeline.events import Failed, Finished, PicksUpdated, Retrieved, TextDelta
 from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT
 
@@ -108,6 +108,7 @@ class _Outcome:
     """How one generation ended, for the final edit and the rating prompt."""
 
     footer: str = ""
+    suggestion_id: int | None = None
     is_started: bool = False  # retrieval is done: the header shows the request and tastes
     is_finished: bool = False
     refused: InputError | None = None
@@ -199,6 +200,19 @@ class Suggest(commands.Cog):
         messages = await reply.finish(outcome.footer)
         if outcome.is_finished and messages:
             await self._offer_rating(messages[-1])
+        if outcome.suggestion_id is not None:
+            await self._apply_early_ratings(member_id, outcome.suggestion_id)
+
+    async def _apply_early_ratings(self, member_id: str, suggestion_id: int) -> None:
+        """Rate by the asker's reactions added while the answer was written: its picks
+        are recorded only at its end, so those reactions could not rate them then."""
+        try:
+            for emoji in await self.bot.pipeline.reactions_of(member_id, suggestion_id):
+                await rate_by_reaction(
+                    self.bot.pipeline, member_id, suggestion_id, emoji, added=True
+                )
+        except SuggestWatchError as exc:
+            log_fault(exc, f"Applying early ratings of suggestion #{suggestion_id}")
 
     def _new_reply(self, interaction: discord.Interaction, links: MessageLinks) -> Reply:
         channel_id = interaction.channel_id or 0
@@ -246,6 +260,7 @@ class Suggest(commands.Cog):
         match event:
             case Retrieved():
                 outcome.is_started = True
+                outcome.suggestion_id = event.suggestion_id
                 reply.set_header(render.retrieved(event))
                 reply.start()
                 await links.set_suggestion(event.suggestion_id)
