@@ -25,6 +25,7 @@ from bot.pipeline.events import (
     TextDelta,
 )
 from bot.pipeline.pipeline import Pipeline, open_pipeline
+from bot.pipeline.records import SCHEMA_VERSION
 from bot.settings import Settings
 from tests.fakes.ollama_server import DEFAULT_ANSWER, FakeOllama, Fault, FaultKind, unused_port
 
@@ -107,10 +108,10 @@ async def test_prefer_with_the_embedding_model_missing_names_the_pull(
 async def test_a_failed_vector_write_leaves_no_orphan_record(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken_upsert(*args: object) -> None:
+    async def broken_store(*args: object) -> None:
         raise VectorStoreError("Could not store the taste's vector: the vector store failed.")
 
-    monkeypatch.setattr(pipeline._vectors, "upsert", broken_upsert)
+    monkeypatch.setattr(pipeline._vectors, "store", broken_store)
     with pytest.raises(VectorStoreError):
         await pipeline.prefer("alice", "noir")
     assert await pipeline.tastes("alice") == []
@@ -446,7 +447,7 @@ async def test_health_reports_every_part_fine(pipeline: Pipeline) -> None:
     checks = {check.name: check for check in await pipeline.health()}
     assert all(check.ok for check in checks.values()), checks
     assert "1024-d" in checks["Vector store"].detail
-    assert "schema v1" in checks["Records"].detail
+    assert f"schema v{SCHEMA_VERSION}" in checks["Records"].detail
 
 
 async def test_health_names_the_pull_for_a_missing_model(
@@ -475,7 +476,7 @@ async def test_health_with_ollama_down_says_so(settings: Settings) -> None:
     down = settings.model_copy(update={"ollama_url": f"http://127.0.0.1:{unused_port()}"})
     async with open_pipeline(down) as pipeline:
         checks = await pipeline.health()
-    assert [c.name for c in checks] == ["Ollama", "Records"]
+    assert [c.name for c in checks] == ["Ollama", "Vector store", "Records"]
     assert not checks[0].ok and "Cannot reach Ollama" in checks[0].detail
 
 
@@ -488,4 +489,4 @@ async def test_health_still_counts_collections_when_the_embedding_model_is_missi
     checks = {check.name: check for check in await pipeline.health()}
     assert not checks["Embedding model"].ok
     assert checks["Vector store"].ok
-    assert checks["Vector store"].detail.startswith("1 member collection(s)")
+    assert checks["Vector store"].detail.startswith("per-member layout, 1 member(s) with vectors")
