@@ -507,13 +507,16 @@ class Pipeline:
             census = await self._vectors.census(list(counts))
         except SuggestWatchError as exc:
             return HealthCheck(name, False, str(exc))
-        drift = describe_drift(counts, census.vectors, census.strangers)
         layout = f"{self._vectors.layout} layout"
+        if census.other_layout:
+            other = (
+                "some tastes' vectors are still in the other layout (VECTOR_LAYOUT "
+                "changed?); reindex moves them"
+            )
+            return HealthCheck(name, False, f"{layout}; {other}", fix)
+        drift = describe_drift(counts, census.vectors, census.strangers)
         if drift:
             return HealthCheck(name, False, f"{layout}; drift: {drift}", fix)
-        if census.other_layout:
-            other = f"{census.other_layout} place(s) are still in the other layout"
-            return HealthCheck(name, False, f"{layout}; {other}", fix)
         pending = sum(pending for _, pending in counts.values())
         if pending:
             return HealthCheck(

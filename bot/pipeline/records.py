@@ -235,8 +235,8 @@ class Records:
         duplicate, so both rules hold however many writers there are.
         """
         created_at = _now()
-        try:
-            async with self._translated("store the taste"):
+        async with self._translated("store the taste"):
+            try:
                 cursor = await self._db.execute(
                     """INSERT INTO tastes (member_id, text, key, vector_state, created_at)
                        SELECT ?, ?, taste_key(?), ?, ?
@@ -245,11 +245,14 @@ class Records:
                     (member_id, text, text, PENDING, created_at, member_id, DELETING, limit),
                 )
                 await self._db.commit()
-        except RecordsError as exc:
-            if not isinstance(exc.__cause__, sqlite3.IntegrityError):
-                raise
+            except sqlite3.IntegrityError:  # the unique key: the member has it already
+                await self._db.rollback()
+                duplicate = True
+            else:
+                duplicate = False
+        if duplicate:
             existing = await self.find_taste(member_id, text)
-            raise DuplicateTaste(existing.id if existing else 0) from None
+            raise DuplicateTaste(existing.id if existing else 0)
         if cursor.rowcount == 0:
             raise TasteLimitReached(limit)
         assert cursor.lastrowid is not None

@@ -1,4 +1,7 @@
-"""Fixtures for the pipeline tests: settings on a temporary DATA_DIR and an open pipeline."""
+"""Fixtures for the pipeline tests: settings on a temporary DATA_DIR and an open pipeline.
+
+Every pipeline test runs once per vector layout, so both keep the same contract.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,26 @@ from pathlib import Path
 import pytest
 
 from bot.pipeline.pipeline import Pipeline, open_pipeline
+from bot.pipeline.vectors import VectorLayout
 from bot.settings import Settings
 from tests.fakes.ollama_server import FakeOllama
 
+LAYOUTS = [layout.value for layout in VectorLayout]
+
+
+@pytest.fixture(params=LAYOUTS)
+def layout(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
 
 @pytest.fixture
-def settings(fake_ollama: FakeOllama, tmp_path: Path) -> Settings:
-    return Settings(ollama_url=fake_ollama.url, data_dir=tmp_path / "data", _env_file=None)
+def settings(fake_ollama: FakeOllama, tmp_path: Path, layout: str) -> Settings:
+    return Settings(
+        ollama_url=fake_ollama.url,
+        data_dir=tmp_path / "data",
+        vector_layout=layout,
+        _env_file=None,
+    )
 
 
 @pytest.fixture

@@ -489,4 +489,5 @@ async def test_health_still_counts_collections_when_the_embedding_model_is_missi
     checks = {check.name: check for check in await pipeline.health()}
     assert not checks["Embedding model"].ok
     assert checks["Vector store"].ok
-    assert checks["Vector store"].detail.startswith("per-member layout, 1 member(s) with vectors")
+    layout = pipeline.settings.vector_layout
+    assert checks["Vector store"].detail.startswith(f"{layout} layout, 1 member(s) with vectors")
