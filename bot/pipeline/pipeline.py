@@ -100,6 +100,7 @@ class Pipeline:
         self._reconciler: asyncio.Task[None] | None = None
         self._reconcile_wanted = asyncio.Event()
         self._settled = asyncio.Event()
+        self._first_pass_done = asyncio.Event()
 
     # -- tastes ---------------------------------------------------------------------------
 
@@ -251,6 +252,7 @@ class Pipeline:
             except SuggestWatchError as exc:
                 log.warning("Could not reconcile the tastes: %s", exc)
                 left = 1
+            self._first_pass_done.set()
             if left:
                 self._settled.clear()
                 log.info("%d taste(s) unsettled; trying again in %.0f s", left, pause)
@@ -500,8 +502,8 @@ class Pipeline:
         """Compare the records with the vectors, member by member, and their sizes."""
         name = "Vector store"
         fix = "python -m bot.cli reindex"
-        with suppress(TimeoutError):  # give the start-up reconcile a moment to finish
-            await asyncio.wait_for(self._settled.wait(), HEALTH_SETTLE_WAIT)
+        with suppress(TimeoutError):  # let the start-up reconcile try once before counting
+            await asyncio.wait_for(self._first_pass_done.wait(), HEALTH_SETTLE_WAIT)
         try:
             counts = await self._records.taste_counts()
             census = await self._vectors.census(list(counts))
