@@ -199,11 +199,11 @@ async def _kill_point(
     A write happens late in a short process: after the imports, opening the stores and
     embedding. So a `prefer` is killed a random 0-50 ms after its embedding request
     reaches the fake Ollama, a `reindex` a random moment after a random member's, and a
-    `forget` (no model call) at a random point of its second half.
+    `forget` (no model call) at a random point of its run.
     """
     embeds_before = len(fake.embed_requests)
     if operation == "forget" or operation == "forget-all":
-        await asyncio.sleep(rng.uniform(0.5, 1.1) * duration)
+        await asyncio.sleep(rng.uniform(0.3, 1.0) * duration)
         return
     nth = 1 if operation == "prefer" else rng.randint(1, len(MEMBERS))
     await fake.wait_for(

@@ -40,4 +40,5 @@ async def test_killed_writes_leave_no_drift_after_a_restart(
     )
     assert drifted == [], f"seed {seed_value}: drift after {drifted}"
     assert len(report.drifts) == ROUNDS_PER_LAYOUT
-    assert report.kills >= ROUNDS_PER_LAYOUT // 2, f"seed {seed_value}: too few kills landed"
+    # Most rounds are killed; a process that beat its kill point is checked all the same.
+    assert report.kills >= ROUNDS_PER_LAYOUT // 3, f"seed {seed_value}: too few kills landed"
