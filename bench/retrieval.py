@@ -45,7 +45,8 @@ STARTUP_TASTES_EACH = 20
 PREFER_MEMBERS_AT_ONCE = 10
 LAYOUT_MEMBERS = (1_000, 10_000)
 LAYOUT_TASTES_EACH = 20
-LAYOUT_FILL_BUDGET = 900.0  # seconds per layout and size; 2 cores shared, so bounded
+LAYOUT_FILL_BUDGET = 600.0  # seconds per layout and size; 2 cores shared, so bounded
+LAYOUT_MEMORY_ALLOWANCE_GIB = 6  # of 24 GiB, shared by four people's runs
 SEARCH_LIMIT = 3  # RETRIEVAL_LIMIT's default
 
 
@@ -258,11 +259,26 @@ async def compare_layouts(
     """One row per (members, layout): fill, open, memory, search, prefer; or how far the
     fill got within `budget` seconds."""
     rows: list[list[object]] = []
+    rss_per_member: dict[VectorLayout, float] = {}
     for count in member_counts:
         ids = [str(member_id) for member_id in members(count)]
         for layout in VectorLayout:
             data_dir = root / f"layout-{layout.value}-{count}"
             print(f"layouts: {count:,} members, {layout.value}", file=sys.stderr, flush=True)
+            projected = rss_per_member.get(layout, 0.0) * count / 1024
+            if projected > LAYOUT_MEMORY_ALLOWANCE_GIB:
+                # The machine is shared: do not take it over to find out what is foreseeable.
+                rows.append(
+                    [
+                        f"{count:,} × {LAYOUT_TASTES_EACH}",
+                        layout.value,
+                        f"not measured: projected {projected:.1f} GiB RSS (from the row "
+                        f"above), over this shared machine's {LAYOUT_MEMORY_ALLOWANCE_GIB} GiB "
+                        "allowance",
+                        *[""] * 5,
+                    ]
+                )
+                continue
             fill_seconds, filled = await fill(
                 data_dir, dict.fromkeys(ids, LAYOUT_TASTES_EACH), layout, budget
             )
@@ -287,6 +303,8 @@ async def compare_layouts(
                     data_dir, searches, layout, ids[:: max(1, count // 50)]
                 )
                 prefer_rate = await layout_prefer_rate(fakes, data_dir, layout, 20)
+                rss = common.median([p["rss_searched"] for p in probes])
+                rss_per_member[layout] = rss / count
                 rows.append(
                     [
                         *label,

@@ -101,7 +101,8 @@ class Terminal:
             return EXIT_OK
         self.say(f"Your {len(tastes)} taste(s):")
         for taste in tastes:
-            self.say(f"  #{taste.id}  {taste.text}")
+            waiting = "  (not searchable yet: its vector is written once Ollama answers)"
+            self.say(f"  #{taste.id}  {taste.text}{waiting if taste.is_pending else ''}")
         return EXIT_OK
 
     async def forget(self, member: str, taste_id: int | None, forget_all: bool, yes: bool) -> int:

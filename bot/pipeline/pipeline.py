@@ -194,16 +194,21 @@ class Pipeline:
         """
         await self._vectors.tidy()
         for unsettled in await self._records.unsettled():
-            if unsettled.deleting:
+            if not unsettled.deleting:
+                continue
+            try:
                 async with self._locks.member(unsettled.member_id):
                     await self._erase(
                         unsettled.member_id, unsettled.deleting, restore_on_failure=False
                     )
-                log.warning(
-                    "Finished erasing %d taste(s) of member %s",
-                    len(unsettled.deleting),
-                    unsettled.member_id,
-                )
+            except VectorStoreError as exc:  # the background task tries again
+                log.warning("Could not yet erase forgotten tastes: %s", exc)
+                continue
+            log.warning(
+                "Finished erasing %d forgotten taste(s) of member %s",
+                len(unsettled.deleting),
+                unsettled.member_id,
+            )
         self._reconciler = asyncio.create_task(
             self._keep_reconciled(), name="reconcile pending tastes"
         )
