@@ -274,3 +274,28 @@ def test_member_places_are_readable_for_ids_and_hashed_for_anything_else() -> No
     hashed = member_alias("élodie smith")
     assert hashed.startswith("member_h_")
     assert hashed != member_alias("elodie smith")
+
+
+async def test_the_shared_layout_asks_for_a_tenant_index_and_graphs_per_member(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Embedded Qdrant accepts these and ignores them, so the test records the requests.
+    store = await open_taste_vectors(VectorLayout.SHARED, path=tmp_path / "q")
+    client = raw_client(store)
+    asked: dict[str, dict[str, object]] = {}
+    for method in ("create_collection", "create_payload_index"):
+        real = getattr(client, method)
+
+        def spy(*args: object, _real=real, _method=method, **kwargs: object) -> object:  # type: ignore[no-untyped-def]
+            asked[_method] = kwargs
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(client, method, spy)
+    try:
+        await store.store("alice", [TastePoint(1, unit(1, 0))])
+    finally:
+        await store.close()
+    hnsw = asked["create_collection"]["hnsw_config"]
+    assert isinstance(hnsw, models.HnswConfigDiff) and (hnsw.m, hnsw.payload_m) == (0, 16)
+    index = asked["create_payload_index"]["field_schema"]
+    assert isinstance(index, models.KeywordIndexParams) and index.is_tenant is True
