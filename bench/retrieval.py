@@ -272,9 +272,9 @@ async def compare_layouts(
                     [
                         f"{count:,} × {LAYOUT_TASTES_EACH}",
                         layout.value,
-                        f"not measured: projected {projected:.1f} GiB RSS (from the row "
-                        f"above), over this shared machine's {LAYOUT_MEMORY_ALLOWANCE_GIB} GiB "
-                        "allowance",
+                        f"not measured: projected {projected:.1f} GiB RSS (from the "
+                        f"{min(member_counts):,}-member row), over this shared machine's "
+                        f"{LAYOUT_MEMORY_ALLOWANCE_GIB} GiB allowance",
                         *[""] * 5,
                     ]
                 )
