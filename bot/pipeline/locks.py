@@ -23,6 +23,7 @@ class MemberLocks:
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}  # holders and waiters, to forget idle locks
         self._writers = 0
+        self._held_off = 0  # writers waiting for an `everyone()` holder to finish
         self._exclusive = False
         self._changed = asyncio.Condition()
 
@@ -30,7 +31,11 @@ class MemberLocks:
     async def member(self, member_id: str) -> AsyncIterator[None]:
         """Hold the member's write lock (after any `everyone()` holder has finished)."""
         async with self._changed:
-            await self._changed.wait_for(lambda: not self._exclusive)
+            self._held_off += 1
+            try:
+                await self._changed.wait_for(lambda: not self._exclusive)
+            finally:
+                self._held_off -= 1
             self._writers += 1
         lock = self._locks.setdefault(member_id, asyncio.Lock())
         self._users[member_id] = self._users.get(member_id, 0) + 1
@@ -44,6 +49,11 @@ class MemberLocks:
             async with self._changed:
                 self._writers -= 1
                 self._changed.notify_all()
+
+    @property
+    def held_off(self) -> int:
+        """How many writers are waiting for `everyone()` to end (for tests and logs)."""
+        return self._held_off
 
     @asynccontextmanager
     async def everyone(self) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ processes.
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 
 import pytest
 
@@ -33,6 +34,16 @@ async def row_ids(pipeline: Pipeline, member: str) -> set[int]:
 def raw_rows(settings: Settings) -> list[tuple[int, str, str]]:
     with sqlite3.connect(settings.sqlite_path) as raw:
         return raw.execute("SELECT id, member_id, vector_state FROM tastes ORDER BY id").fetchall()
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait (bounded) until `condition` holds, checking as the loop turns.
+
+    For state with no event to wait on (a writer parked at the reindex gate).
+    """
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110 - bounded poll of state without an event
+            await asyncio.sleep(0.01)
 
 
 async def settled(pipeline: Pipeline) -> None:
@@ -272,7 +283,7 @@ async def test_reindex_moves_the_tastes_to_a_changed_layout(settings: Settings) 
 
 
 async def test_writes_wait_for_a_running_reindex(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+    pipeline: Pipeline, fake_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await pipeline.prefer("alice", "noir")
     building, release = asyncio.Event(), asyncio.Event()
@@ -286,9 +297,11 @@ async def test_writes_wait_for_a_running_reindex(
     monkeypatch.setattr(pipeline._vectors, "rebuild", slow_rebuild)
     reindex = asyncio.create_task(pipeline.reindex())
     await asyncio.wait_for(building.wait(), 5)
+    embeds = len(fake_ollama.embed_requests)
     prefer = asyncio.create_task(pipeline.prefer("alice", "heists"))
-    await asyncio.sleep(0)  # let it reach the lock
-    assert not prefer.done()
+    await until(lambda: pipeline._locks.held_off == 1)
+    assert len(fake_ollama.embed_requests) == embeds  # held before doing anything
+    assert [t.text for t in await pipeline.tastes("alice")] == ["noir"]
     release.set()
     await reindex
     heists = await prefer
