@@ -59,6 +59,7 @@ def report_row(layout: VectorLayout, report: CrashReport, seconds: float) -> lis
         f"{report.kills} ({by_operation})",
         report.finished_before_kill,
         report.left_unsettled,
+        report.left_half_built,
         f"{report.rounds_with_drift} rounds, {drift_total} items",
         common.ms(common.median(report.restart_seconds)),
         f"{seconds / 60:.1f} min",
@@ -81,7 +82,8 @@ async def main(argv: Sequence[str] | None = None) -> None:
         "rounds",
         "kills (by operation)",
         "ended before the kill",
-        "kills that left an unfinished write",
+        "left a taste between the stores",
+        "left a half-built index",
         "drift after restart",
         "restart + settle median",
         "time",
@@ -99,11 +101,12 @@ async def main(argv: Sequence[str] | None = None) -> None:
             "directly. *Drift* counts rows without exactly one vector, vectors without their "
             "row, rows left pending or mid-erase, and collections no alias reaches.",
             common.table(headers, rows),
-            "*kills that left an unfinished write*: rounds after which the records showed a "
-            "taste pending or mid-erase before the restart, i.e. the kill landed between the "
-            "two stores (a killed `reindex` leaves half-built collections instead, which "
-            "the restart removes). The machine was shared with three other engineers' "
-            "test runs while this ran.",
+            "*left a taste between the stores*: rounds after which, before the restart, the "
+            "records showed a taste pending or mid-erase (the kill landed between the row "
+            "and the vector). *left a half-built index*: rounds after which Qdrant held a "
+            "collection no alias reaches (a killed `reindex`, or a member's first "
+            "collection killed before its alias). The restart finished both kinds. The "
+            "machine was shared with three other engineers' test runs while this ran.",
         ]
     )
     common.write_section(

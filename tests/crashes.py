@@ -73,6 +73,7 @@ class CrashReport:
     kills: int = 0
     finished_before_kill: int = 0
     left_unsettled: int = 0  # kills after which the records showed an unfinished write
+    left_half_built: int = 0  # kills after which Qdrant held collections no alias reaches
     drifts: list[Drift] = field(default_factory=list)
     by_operation: dict[str, int] = field(default_factory=dict)
     restart_seconds: list[float] = field(default_factory=list)
@@ -162,6 +163,16 @@ def read_drift(settings: Settings) -> Drift:
     )
 
 
+def unreachable_collections(settings: Settings) -> int:
+    """Collections no alias points at, read before the restart tidies them."""
+    client = QdrantClient(path=str(settings.qdrant_path))
+    try:
+        targets = {a.collection_name for a in client.get_aliases().aliases}
+        return sum(c.name not in targets for c in client.get_collections().collections)
+    finally:
+        client.close()
+
+
 async def restart_and_measure(settings: Settings) -> tuple[Drift, float]:
     """Open the pipeline (its start-up reconcile runs), let it settle, close, compare."""
     started = time.monotonic()
@@ -244,6 +255,8 @@ async def crash_rounds(
         await waiter
         if any(state != "stored" for _, _, state in taste_rows(settings)):
             report.left_unsettled += 1
+        if await asyncio.to_thread(unreachable_collections, settings):
+            report.left_half_built += 1
         drift, seconds = await restart_and_measure(settings)
         report.drifts.append(drift)
         report.restart_seconds.append(seconds)

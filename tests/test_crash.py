@@ -18,6 +18,7 @@ from tests.fakes.ollama_server import FakeOllama
 ROUNDS_PER_LAYOUT = 12
 
 
+@pytest.mark.timeout(600)  # ~30 s alone; real processes on a shared machine, so generous
 @pytest.mark.parametrize("layout", [layout.value for layout in VectorLayout])
 async def test_killed_writes_leave_no_drift_after_a_restart(
     fake_ollama: FakeOllama, tmp_path: Path, layout: str
