@@ -142,6 +142,8 @@ class Terminal:
                     case Finished():
                         self.say()
                         self.say()
+                        if event.is_cut:
+                            self.say(CUT_BY_LENGTH)
                         self.say(describe_finish(event))
                     case Failed():
                         if event.text:
@@ -198,6 +200,12 @@ class Terminal:
         failed = [check for check in checks if not check.ok]
         self.say("All good." if not failed else f"{len(failed)} problem(s) found.")
         return EXIT_FAILED if failed else EXIT_OK
+
+
+CUT_BY_LENGTH = (
+    "Cut off: the answer reached the length limit (GEN_NUM_PREDICT) and stops mid-way. "
+    "Ask for fewer picks, or raise GEN_NUM_PREDICT."
+)
 
 
 def describe_finish(event: Finished) -> str:

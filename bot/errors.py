@@ -9,6 +9,7 @@ boundary, so front ends only ever handle our own types::
     │   ├── DuplicateTaste     the member already has that taste
     │   └── TasteLimitReached  the member has MAX_TASTES_PER_MEMBER tastes already
     ├── TasteNotFound          the member has no taste with that id
+    ├── QueueTimeout           a request waited too long for a free generation slot
     ├── OllamaError            anything from the Ollama server
     │   ├── OllamaUnreachable  connection refused / timed out while connecting
     │   ├── ModelNotFound      the model is not pulled (HTTP 404)
@@ -57,6 +58,10 @@ class TasteLimitReached(InputError):
 
 class TasteNotFound(SuggestWatchError):
     """The member asked for a taste they do not have."""
+
+
+class QueueTimeout(SuggestWatchError):
+    """A request's turn did not come within the queue's wait limit; nothing ran."""
 
 
 class OllamaError(SuggestWatchError):

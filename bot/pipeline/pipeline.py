@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, aclosing, asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 
@@ -279,18 +279,27 @@ class Pipeline:
 
     # -- suggestions ----------------------------------------------------------------------
 
-    async def suggest(
-        self, member_id: str, query: str, count: int = DEFAULT_COUNT
-    ) -> AsyncIterator[SuggestionEvent]:
-        """Stream one suggestion: `Retrieved`, `TextDelta`s, then `Finished` or `Failed`.
+    def check_request(self, query: str, count: int = DEFAULT_COUNT) -> str:
+        """Validate a suggestion request before it queues; returns the cleaned query.
 
-        Raises `InputError` before any event for a bad request. Closing the generator
-        early (`aclose()`) closes the model's stream and records the suggestion as
-        cancelled with the text so far. The suggestion is recorded whatever happens.
+        Raises `InputError` saying what is wrong (empty, too long, count out of range).
         """
         query = clean_text(query, max_chars=self.settings.query_max_chars, what="A request")
         if not MIN_COUNT <= count <= MAX_COUNT:
             raise InputError(f"Ask for {MIN_COUNT} to {MAX_COUNT} picks, not {count}.")
+        return query
+
+    async def suggest(
+        self, member_id: str, query: str, count: int = DEFAULT_COUNT
+    ) -> AsyncGenerator[SuggestionEvent, None]:
+        """Stream one suggestion: `Retrieved`, `TextDelta`s, then `Finished` or `Failed`.
+
+        Raises `InputError` before any event for a bad request (see `check_request`).
+        Closing the generator early (`aclose()`) closes the model's stream and records the
+        suggestion as cancelled with the text so far. The suggestion is recorded whatever
+        happens; an answer stopped by the length limit is recorded as cut.
+        """
+        query = self.check_request(query, count)
 
         try:
             retrieved = await self._retrieve(member_id, query, count)
@@ -354,8 +363,12 @@ class Pipeline:
             )
             await record(SuggestionStatus.CANCELLED, "Stopped before the answer was complete.")
             raise
-        await record(SuggestionStatus.COMPLETE)
-        yield Finished(retrieved.suggestion_id, "".join(parts), timings(), stats)
+        status = SuggestionStatus.COMPLETE
+        if stats is not None and stats.done_reason == "length":
+            status = SuggestionStatus.CUT
+            log.info("Suggestion #%d was cut by the length limit", retrieved.suggestion_id)
+        await record(status)
+        yield Finished(retrieved.suggestion_id, "".join(parts), timings(), stats, status)
 
     async def _retrieve(self, member_id: str, query: str, count: int) -> Retrieved:
         started = time.perf_counter()
@@ -365,10 +378,11 @@ class Pipeline:
         # The record is the truth: a vector without its row (a crash mid-forget) is skipped.
         found = await self._records.get_tastes(member_id, [hit.taste_id for hit in hits])
         searched = time.perf_counter()
+        # Only tastes close enough to the request shape the answer (MIN_TASTE_SIMILARITY).
         matches = tuple(
             MatchedTaste(hit.taste_id, found[hit.taste_id].text, hit.score)
             for hit in hits
-            if hit.taste_id in found
+            if hit.taste_id in found and hit.score >= self.settings.min_taste_similarity
         )
         has_tastes = bool(matches) or await self._records.count_tastes(member_id) > 0
         timings = SuggestionTimings(

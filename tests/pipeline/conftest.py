@@ -29,6 +29,9 @@ def settings(fake_ollama: FakeOllama, tmp_path: Path, layout: str) -> Settings:
         ollama_url=fake_ollama.url,
         data_dir=tmp_path / "data",
         vector_layout=layout,
+        # The fake's word-hash embeddings score unrelated text near 0, not like bge-large:
+        # no floor here; the floor's own tests set it.
+        min_taste_similarity=-1.0,
         _env_file=None,
     )
 

@@ -14,16 +14,17 @@ from discord.ext import commands
 
 from bot.discord_bot import NO_PINGS
 from bot.discord_bot.client import SuggestWatchBot
-from bot.discord_bot.error_handler import (
-    ORIGINAL_IS_WRITTEN,
-    describe_error,
-    handle_command_error,
-    log_fault,
-)
+from bot.discord_bot.error_handler import describe_error, handle_command_error, log_fault
 from bot.discord_bot.exts.suggest import _render as render
+from bot.discord_bot.exts.suggest._delivery import MessageLinks, ReplyDelivery
 from bot.discord_bot.exts.suggest._slots import GenerationSlots
-from bot.discord_bot.streaming import STILL_WRITING_MARK, EditableMessage, StreamedReply
-from bot.errors import InputError, SuggestWatchError
+from bot.discord_bot.streaming import (
+    MESSAGE_LIMIT,
+    STILL_WRITING_MARK,
+    StreamedReply,
+    WriteWindow,
+)
+from bot.errors import InputError, QueueTimeout
 from bot.pipeline.events import Failed, Finished, Retrieved, TextDelta
 from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT
 
@@ -32,6 +33,16 @@ log = logging.getLogger(__name__)
 RATING_EMOJIS = ("👍", "👎")
 # Fixed, so a Stop button left on an answer by a restart still reaches `ExpiredStop`.
 STOP_CUSTOM_ID = "suggest:stop"
+
+Reply = StreamedReply[discord.Message]
+
+
+def with_ending(content: str, ending: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`content` followed by `ending`, shortened (never the ending) to fit one message."""
+    room = limit - len(ending) - 2
+    if len(content) > room:
+        content = content[: max(room - 1, 0)].rstrip() + "…"
+    return f"{content}\n\n{ending}".strip()
 
 
 class StopButton(discord.ui.View):
@@ -85,7 +96,7 @@ class ExpiredStop(discord.ui.View):
         content = interaction.message.content if interaction.message else ""
         content = content.replace(STILL_WRITING_MARK, "").rstrip()
         await interaction.response.edit_message(
-            content=f"{content}\n\n{render.CUT_BY_RESTART}".strip(),
+            content=with_ending(content, render.CUT_BY_RESTART),
             view=None,
             allowed_mentions=NO_PINGS,
         )
@@ -95,8 +106,8 @@ class ExpiredStop(discord.ui.View):
 class _Outcome:
     """How one generation ended, for the final edit and the rating prompt."""
 
-    suggestion_id: int | None = None
     footer: str = ""
+    is_started: bool = False  # retrieval is done: the header shows the request and tastes
     is_finished: bool = False
     refused: InputError | None = None
 
@@ -106,7 +117,11 @@ class Suggest(commands.Cog):
 
     def __init__(self, bot: SuggestWatchBot) -> None:
         self.bot = bot
-        self.slots = GenerationSlots(bot.settings.max_concurrent_generations)
+        self.slots = GenerationSlots(
+            bot.settings.max_concurrent_generations, bot.settings.suggest_queue_timeout
+        )
+        # Replies written through a channel (their tokens expired) share its write budget.
+        self._channel_windows: dict[int, WriteWindow] = {}
 
     async def cog_load(self) -> None:
         self.bot.add_view(ExpiredStop())
@@ -123,6 +138,15 @@ class Suggest(commands.Cog):
         count: app_commands.Range[int, MIN_COUNT, MAX_COUNT] = DEFAULT_COUNT,
     ) -> None:
         member_id = str(interaction.user.id)
+        try:
+            # A bad request is refused privately before it takes a place in the queue.
+            query = self.bot.pipeline.check_request(query, count)
+        except InputError as exc:
+            log_fault(exc, "/suggest")
+            await interaction.response.send_message(
+                describe_error(exc), ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
         if not self.slots.claim_member(member_id):
             await interaction.response.send_message(
                 render.ALREADY_RUNNING, ephemeral=True, allowed_mentions=NO_PINGS
@@ -138,10 +162,17 @@ class Suggest(commands.Cog):
     async def _answer(
         self, interaction: discord.Interaction, member_id: str, query: str, count: int
     ) -> None:
-        reply = self._new_reply(interaction)
+        links = MessageLinks(self.bot.pipeline, interaction.channel_id)
+        reply = self._new_reply(interaction, links)
         outcome = _Outcome()
-        generation = asyncio.create_task(self._generate(reply, outcome, member_id, query, count))
-        stop = StopButton(interaction.user.id, on_stop=generation.cancel)
+        generation = asyncio.create_task(
+            self._generate(reply, links, outcome, member_id, query, count)
+        )
+
+        def stop_generation() -> None:
+            generation.cancel()
+
+        stop = StopButton(interaction.user.id, on_stop=stop_generation)
         reply.set_view(stop)
         try:
             await asyncio.wait({generation})
@@ -151,73 +182,85 @@ class Suggest(commands.Cog):
                 await reply.abandon()
         stop.stop()
 
+        if not outcome.is_started:
+            # Whatever ended the wait (Stop, the queue limit, retrieval failing), the
+            # waiting status goes.
+            reply.set_header(render.request_line(query, count))
         if generation.cancelled():
             outcome.footer = render.STOPPED
-        elif generation.exception() is not None:
+        elif (error := generation.exception()) is not None:
             await reply.finish(render.BROKEN)
-            raise generation.exception()  # type: ignore[misc]  # to the central handler
+            raise error  # to the central handler
         elif outcome.refused is not None and not reply.body:
             await self._refuse(interaction, reply, outcome.refused)
             return
 
         messages = await reply.finish(outcome.footer)
-        await self._offer_rating(interaction, outcome, messages)
+        if outcome.is_finished and messages:
+            await self._offer_rating(messages[-1])
 
-    def _new_reply(self, interaction: discord.Interaction) -> StreamedReply:
-        async def edit_first(content: str, view: discord.ui.View | None) -> EditableMessage:
-            interaction.extras[ORIGINAL_IS_WRITTEN] = True
-            return await interaction.edit_original_response(
-                content=content, view=view, allowed_mentions=NO_PINGS
-            )
-
-        async def send_more(content: str) -> EditableMessage:
-            return await interaction.followup.send(content, wait=True, allowed_mentions=NO_PINGS)
-
+    def _new_reply(self, interaction: discord.Interaction, links: MessageLinks) -> Reply:
+        channel_id = interaction.channel_id or 0
+        window = self._channel_windows.setdefault(channel_id, WriteWindow(self.bot.write_budget))
+        delivery = ReplyDelivery(interaction, links, window)
         return StreamedReply(
-            edit_first=edit_first,
-            send_more=send_more,
+            edit_first=delivery.edit_first,
+            send_more=delivery.send_more,
+            edit_more=delivery.edit_more,
             interval=self.bot.settings.stream_edit_interval,
+            budget=self.bot.write_budget,
         )
 
     async def _generate(
-        self, reply: StreamedReply, outcome: _Outcome, member_id: str, query: str, count: int
+        self,
+        reply: Reply,
+        links: MessageLinks,
+        outcome: _Outcome,
+        member_id: str,
+        query: str,
+        count: int,
     ) -> None:
         """Wait for a slot, then render the pipeline's events into `reply`."""
 
-        def show_waiting(running: int) -> None:
-            reply.set_header(render.waiting(running, self.slots.limit))
+        def show_place(place: int) -> None:
+            reply.set_header(render.waiting(place, self.slots.limit))
             reply.start()
 
-        async with self.slots.generation(on_wait=show_waiting):
-            try:
+        try:
+            async with self.slots.generation(on_place=show_place):
                 events = self.bot.pipeline.suggest(member_id, query, count)
                 async with aclosing(events):
                     async for event in events:
-                        self._render(reply, outcome, event)
-            except InputError as exc:
-                log_fault(exc, "/suggest")
-                outcome.refused = exc
-                outcome.footer = f"⚠️ {describe_error(exc)}"
+                        await self._render(reply, links, outcome, event)
+        except QueueTimeout as exc:
+            log_fault(exc, f"/suggest of member {member_id} waiting for a slot")
+            outcome.footer = f"⚠️ {describe_error(exc)}"
+        except InputError as exc:
+            log_fault(exc, "/suggest")
+            outcome.refused = exc
+            outcome.footer = f"⚠️ {describe_error(exc)}"
 
     @staticmethod
-    def _render(reply: StreamedReply, outcome: _Outcome, event: object) -> None:
+    async def _render(reply: Reply, links: MessageLinks, outcome: _Outcome, event: object) -> None:
         match event:
             case Retrieved():
-                outcome.suggestion_id = event.suggestion_id
+                outcome.is_started = True
                 reply.set_header(render.retrieved(event))
                 reply.start()
+                await links.set_suggestion(event.suggestion_id)
             case TextDelta(text=text):
                 reply.append(text)
             case Finished():
                 outcome.is_finished = True
-                outcome.footer = render.RATE_PROMPT
+                outcome.footer = render.finished(event)
             case Failed():
-                outcome.suggestion_id = event.suggestion_id
                 outcome.footer = render.failed(event)
                 reply.start()
+                if event.suggestion_id is not None:
+                    await links.set_suggestion(event.suggestion_id)
 
     async def _refuse(
-        self, interaction: discord.Interaction, reply: StreamedReply, error: InputError
+        self, interaction: discord.Interaction, reply: Reply, error: InputError
     ) -> None:
         """A bad request: say why privately and take the public placeholder away."""
         await reply.abandon()
@@ -231,29 +274,12 @@ class Suggest(commands.Cog):
             describe_error(error), ephemeral=True, allowed_mentions=NO_PINGS
         )
 
-    async def _offer_rating(
-        self,
-        interaction: discord.Interaction,
-        outcome: _Outcome,
-        messages: list[EditableMessage],
-    ) -> None:
-        """Link the answer's messages to the suggestion and add the 👍 👎 prompt."""
-        if outcome.suggestion_id is None or not messages:
-            return
-        try:
-            for message in messages:
-                await self.bot.pipeline.link_message(
-                    outcome.suggestion_id, message.id, interaction.channel_id
-                )
-        except SuggestWatchError as exc:
-            log_fault(exc, f"Linking suggestion #{outcome.suggestion_id} to its messages")
-            return
-        if not outcome.is_finished:
-            return
-        last = messages[-1]
+    @staticmethod
+    async def _offer_rating(last: discord.Message) -> None:
+        """Add the 👍 👎 prompt under the answer's last message (it is linked already)."""
         for emoji in RATING_EMOJIS:
             try:
-                await last.add_reaction(emoji)  # type: ignore[attr-defined]
+                await last.add_reaction(emoji)
             except discord.HTTPException as exc:
                 log.warning("Could not add the rating prompt %s: %s", emoji, exc)
                 return
