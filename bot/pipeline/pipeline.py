@@ -232,9 +232,7 @@ class Pipeline:
 
     async def _settle_member(self, member_id: str) -> None:
         # Read again under the lock: a writer may have settled them meanwhile.
-        for unsettled in await self._records.unsettled():
-            if unsettled.member_id != member_id:
-                continue
+        for unsettled in await self._records.unsettled(member_id):
             if unsettled.deleting:
                 await self._erase(member_id, unsettled.deleting, restore_on_failure=False)
             if unsettled.pending:

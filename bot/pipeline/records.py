@@ -360,11 +360,14 @@ class Records:
                 (member_id, *taste_ids),
             )
 
-    async def unsettled(self) -> list[Unsettled]:
-        """Every member with pending or deleting tastes, and which."""
+    async def unsettled(self, member_id: str | None = None) -> list[Unsettled]:
+        """Every member (or just this one) with pending or deleting tastes, and which."""
+        where, parameters = "vector_state != ?", [STORED]
+        if member_id is not None:
+            where, parameters = where + " AND member_id = ?", [STORED, member_id]
         async with self._translated("read the unsettled tastes"):
             rows = await self._fetch_all(
-                "SELECT * FROM tastes WHERE vector_state != ? ORDER BY member_id, id", (STORED,)
+                f"SELECT * FROM tastes WHERE {where} ORDER BY member_id, id", parameters
             )
         by_member: dict[str, tuple[list[Taste], list[int]]] = {}
         for row in rows:
