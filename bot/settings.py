@@ -9,7 +9,7 @@ value stops start-up with one line that names the setting.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     qdrant_url: AnyHttpUrl | None = None
     qdrant_api_key: SecretStr | None = None
     data_dir: Path = Path("./data")
+    # per-member: one Qdrant collection per member; shared: one collection, member as tenant.
+    vector_layout: Literal["per-member", "shared"] = "per-member"
 
     # Tastes and retrieval
     taste_max_chars: int = Field(300, ge=10, le=2000)

@@ -28,3 +28,12 @@ def clean_text(text: str, *, max_chars: int, what: str) -> str:
             "Shorten it, or split it into several."
         )
     return cleaned
+
+
+def taste_key(text: str) -> str:
+    """What makes two tastes the same: NFC, spacing folded, case folded.
+
+    The records keep it in a unique column, so the duplicate rule holds even for two
+    processes at once. Registered as the SQL function `taste_key` for the migration.
+    """
+    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
