@@ -25,6 +25,7 @@ from bot.errors import (
     TasteNotFound,
     VectorStoreError,
 )
+from bot.pipeline.data_dir import check_writable, low_space_warning
 from bot.pipeline.events import (
     Failed,
     Finished,
@@ -38,8 +39,9 @@ from bot.pipeline.events import (
     TextDelta,
 )
 from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.owners import ProcessOwner
 from bot.pipeline.prompt import build_messages
-from bot.pipeline.records import Records
+from bot.pipeline.records import OpenReply, Records
 from bot.pipeline.text import clean_text
 from bot.pipeline.vectors import PerMemberCollections, TastePoint, TasteVectors
 from bot.settings import Settings
@@ -49,6 +51,9 @@ log = logging.getLogger(__name__)
 MIN_COUNT = 1
 MAX_COUNT = 10
 DEFAULT_COUNT = 4
+# A streaming suggestion's text is saved to its record at most this often, so a kill
+# or a full disk loses at most the last few seconds of it.
+CHECKPOINT_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,18 +78,38 @@ class Pipeline:
     """Tastes in, reasoned picks out. Create with `open_pipeline(settings)`."""
 
     def __init__(
-        self, settings: Settings, ollama: OllamaClient, records: Records, vectors: TasteVectors
+        self,
+        settings: Settings,
+        ollama: OllamaClient,
+        records: Records,
+        vectors: TasteVectors,
+        owner_id: str | None = None,
     ) -> None:
         self.settings = settings
         self._ollama = ollama
         self._records = records
         self._vectors = vectors
+        self._owner_id = owner_id
+
+    # -- input checks ---------------------------------------------------------------------
+
+    def check_taste(self, text: str) -> str:
+        """The taste as it would be stored, or `InputError` saying why it cannot be."""
+        return clean_text(text, max_chars=self.settings.taste_max_chars, what="A taste")
+
+    def check_request(self, query: str, count: int) -> str:
+        """The request as `suggest` would use it, or `InputError`; call it before
+        showing anything, so a bad request is refused at once."""
+        query = clean_text(query, max_chars=self.settings.query_max_chars, what="A request")
+        if not MIN_COUNT <= count <= MAX_COUNT:
+            raise InputError(f"Ask for {MIN_COUNT} to {MAX_COUNT} picks, not {count}.")
+        return query
 
     # -- tastes ---------------------------------------------------------------------------
 
     async def prefer(self, member_id: str, text: str) -> Taste:
         """Store a taste for the member, in both stores or in neither."""
-        text = clean_text(text, max_chars=self.settings.taste_max_chars, what="A taste")
+        text = self.check_taste(text)
         existing = await self._records.find_taste(member_id, text)
         if existing:
             raise InputError(f"You already have that taste (#{existing.id}).")
@@ -137,11 +162,10 @@ class Pipeline:
 
         Raises `InputError` before any event for a bad request. Closing the generator
         early (`aclose()`) closes the model's stream and records the suggestion as
-        cancelled with the text so far. The suggestion is recorded whatever happens.
+        cancelled with the text so far. The suggestion is recorded whatever happens;
+        while it streams, its text is saved every `CHECKPOINT_SECONDS`.
         """
-        query = clean_text(query, max_chars=self.settings.query_max_chars, what="A request")
-        if not MIN_COUNT <= count <= MAX_COUNT:
-            raise InputError(f"Ask for {MIN_COUNT} to {MAX_COUNT} picks, not {count}.")
+        query = self.check_request(query, count)
 
         try:
             retrieved = await self._retrieve(member_id, query, count)
@@ -159,6 +183,7 @@ class Pipeline:
         stats: GenerationStats | None = None
         started = time.perf_counter()
         first_token: float | None = None
+        checkpointed = started
 
         def timings() -> SuggestionTimings:
             return SuggestionTimings(
@@ -169,14 +194,24 @@ class Pipeline:
             )
 
         async def record(status: SuggestionStatus, error: str | None = None) -> None:
-            await self._records.finish_suggestion(
-                retrieved.suggestion_id,
-                text="".join(parts),
-                status=status,
-                timings=timings(),
-                stats=stats,
-                error=error,
-            )
+            try:
+                await self._records.finish_suggestion(
+                    retrieved.suggestion_id,
+                    text="".join(parts),
+                    status=status,
+                    timings=timings(),
+                    stats=stats,
+                    error=error,
+                )
+            except SuggestWatchError as exc:
+                # The member still gets the answer; the record keeps its last checkpoint
+                # and is closed as interrupted once this process is gone.
+                log.error(
+                    "Could not record suggestion #%d as %s: %s",
+                    retrieved.suggestion_id,
+                    status,
+                    exc,
+                )
 
         try:
             yield retrieved
@@ -192,6 +227,9 @@ class Pipeline:
                             first_token = time.perf_counter() - started
                         parts.append(chunk.text)
                         yield TextDelta(chunk.text)
+                        if time.perf_counter() - checkpointed >= CHECKPOINT_SECONDS:
+                            checkpointed = time.perf_counter()
+                            await self._checkpoint(retrieved.suggestion_id, "".join(parts))
         except OllamaError as exc:
             status = SuggestionStatus.INTERRUPTED if parts else SuggestionStatus.FAILED
             log.warning("Suggestion #%d %s: %s", retrieved.suggestion_id, status, exc)
@@ -207,6 +245,13 @@ class Pipeline:
             raise
         await record(SuggestionStatus.COMPLETE)
         yield Finished(retrieved.suggestion_id, "".join(parts), timings(), stats)
+
+    async def _checkpoint(self, suggestion_id: int, text: str) -> None:
+        try:
+            await self._records.checkpoint_suggestion(suggestion_id, text)
+        except SuggestWatchError as exc:
+            # A full disk must not stop the answer; the next checkpoint tries again.
+            log.warning("Could not save suggestion #%d so far: %s", suggestion_id, exc)
 
     async def _retrieve(self, member_id: str, query: str, count: int) -> Retrieved:
         started = time.perf_counter()
@@ -226,7 +271,13 @@ class Pipeline:
             embed_seconds=embedded - started, search_seconds=searched - embedded
         )
         suggestion_id = await self._records.start_suggestion(
-            member_id, query, count, matches, self.settings.chat_model, timings
+            member_id,
+            query,
+            count,
+            matches,
+            self.settings.chat_model,
+            timings,
+            owner_id=self._owner_id,
         )
         return Retrieved(
             suggestion_id=suggestion_id,
@@ -271,8 +322,18 @@ class Pipeline:
     async def link_message(
         self, suggestion_id: int, message_id: int, channel_id: int | None
     ) -> None:
-        """Remember that a front-end message shows this suggestion (for its ratings)."""
+        """Remember that a front-end message shows this suggestion, as soon as it exists:
+        for its ratings, and so a reply left mid-stream can be finished at the next start.
+        The reply counts as open until `close_reply`."""
         await self._records.link_message(suggestion_id, message_id, channel_id)
+
+    async def close_reply(self, suggestion_id: int) -> None:
+        """The front end made the reply's last edit."""
+        await self._records.close_reply(suggestion_id)
+
+    async def open_replies(self) -> list[OpenReply]:
+        """Replies a killed process left without their last edit, to finish now."""
+        return await self._records.open_replies()
 
     async def record_feedback(
         self, member_id: str, message_id: int, emoji: str, added: bool
@@ -375,7 +436,16 @@ class Pipeline:
 
 @asynccontextmanager
 async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
-    """Open Ollama, the records and the vector store; close them all on the way out."""
+    """Open Ollama, the vector store and the records; close them all on the way out.
+
+    The vector store is opened first: an embedded store is locked to one process, and a
+    process refused that lock must change nothing, so the records (migrations, closing
+    suggestions whose process is gone) come after it. Suggestions of a live process
+    are never touched (see `owners.py`).
+    """
+    check_writable(settings.data_dir)
+    if warning := low_space_warning(settings.data_dir):
+        log.warning("%s", warning)
     async with AsyncExitStack() as stack:
         ollama = await stack.enter_async_context(
             OllamaClient(
@@ -386,11 +456,14 @@ async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
                 idle_timeout=settings.ollama_idle_timeout,
             )
         )
-        records = await stack.enter_async_context(Records.open(settings.sqlite_path))
         vectors = await PerMemberCollections.open(
             path=settings.qdrant_path,
             url=str(settings.qdrant_url) if settings.qdrant_url else None,
             api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
         )
         stack.push_async_callback(vectors.close)
-        yield Pipeline(settings, ollama, records, vectors)
+        owner = ProcessOwner.acquire(settings.data_dir)
+        stack.callback(owner.release)
+        records = await stack.enter_async_context(Records.open(settings.sqlite_path))
+        await records.close_abandoned_suggestions(owner.is_gone)
+        yield Pipeline(settings, ollama, records, vectors, owner.id)
