@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import discord
 from discord.ext import commands
@@ -41,6 +41,13 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
+@runtime_checkable
+class ShutsDownCleanly(Protocol):
+    """A cog with work in flight that must end cleanly before the bot disconnects."""
+
+    async def shut_down(self) -> None: ...
+
+
 class SuggestWatchBot(commands.Bot):
     """The bot, holding the pipeline every extension works through."""
 
@@ -59,6 +66,7 @@ class SuggestWatchBot(commands.Bot):
         )
         self.pipeline = pipeline
         self.settings = settings
+        self._is_shutting_down = False
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -111,6 +119,16 @@ class SuggestWatchBot(commands.Bot):
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
         temporary.replace(path)
+
+    async def close(self) -> None:
+        """Let every cog end its work in flight (answers get their last edit), then
+        disconnect. The pipeline is closed by its owner after this."""
+        if not self._is_shutting_down:
+            self._is_shutting_down = True
+            for cog in list(self.cogs.values()):
+                if isinstance(cog, ShutsDownCleanly):
+                    await cog.shut_down()
+        await super().close()
 
     async def on_ready(self) -> None:
         log.info(

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import discord
 from discord import app_commands
@@ -30,6 +30,8 @@ from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT
 log = logging.getLogger(__name__)
 
 RATING_EMOJIS = ("👍", "👎")
+# On shutdown, the longest wait for the answers being written to get their last edit.
+SHUTDOWN_GRACE_SECONDS = 5.0
 # Fixed, so a Stop button left on an answer by a restart still reaches `ExpiredStop`.
 STOP_CUSTOM_ID = "suggest:stop"
 
@@ -99,6 +101,7 @@ class _Outcome:
     footer: str = ""
     is_finished: bool = False
     refused: InputError | None = None
+    linked: set[int] = field(default_factory=set)  # ids of the messages linked so far
 
 
 class Suggest(commands.Cog):
@@ -107,9 +110,34 @@ class Suggest(commands.Cog):
     def __init__(self, bot: SuggestWatchBot) -> None:
         self.bot = bot
         self.slots = GenerationSlots(bot.settings.max_concurrent_generations)
+        self.is_shutting_down = False
+        # The generation of every answer being written -> set when its last edit is done.
+        self._in_flight: dict[asyncio.Task[None], asyncio.Event] = {}
+        self._tidying: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         self.bot.add_view(ExpiredStop())
+        # In the background, so an unreachable message never delays the start.
+        self._tidying = asyncio.create_task(self._finish_replies_left_open())
+
+    async def shut_down(self) -> None:
+        """Stop every answer being written: each is recorded cancelled with its text and
+        gets a last edit saying the bot is restarting. Waits a bounded time for those
+        edits; the bot disconnects after this."""
+        self.is_shutting_down = True
+        if self._tidying is not None:
+            self._tidying.cancel()
+        if not self._in_flight:
+            return
+        log.info("Stopping %d answer(s) being written", len(self._in_flight))
+        for generation in self._in_flight:
+            generation.cancel()
+        waits = [asyncio.create_task(done.wait()) for done in self._in_flight.values()]
+        _, late = await asyncio.wait(waits, timeout=SHUTDOWN_GRACE_SECONDS)
+        for wait in late:
+            wait.cancel()
+        if late:
+            log.warning("%d answer(s) did not get their last edit in time", len(late))
 
     @app_commands.command(name="suggest", description="Get movie and show picks from your tastes")
     @app_commands.describe(
@@ -123,6 +151,11 @@ class Suggest(commands.Cog):
         count: app_commands.Range[int, MIN_COUNT, MAX_COUNT] = DEFAULT_COUNT,
     ) -> None:
         member_id = str(interaction.user.id)
+        if self.is_shutting_down:
+            await interaction.response.send_message(
+                render.RESTARTING_TRY_LATER, ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
         if not self.slots.claim_member(member_id):
             await interaction.response.send_message(
                 render.ALREADY_RUNNING, ephemeral=True, allowed_mentions=NO_PINGS
@@ -140,28 +173,48 @@ class Suggest(commands.Cog):
     ) -> None:
         reply = self._new_reply(interaction)
         outcome = _Outcome()
-        generation = asyncio.create_task(self._generate(reply, outcome, member_id, query, count))
+        generation = asyncio.create_task(
+            self._generate(reply, outcome, interaction, member_id, query, count)
+        )
+        answered = asyncio.Event()
+        self._in_flight[generation] = answered
+        try:
+            await self._follow(interaction, reply, outcome, generation)
+        finally:
+            del self._in_flight[generation]
+            answered.set()
+
+    async def _follow(
+        self,
+        interaction: discord.Interaction,
+        reply: StreamedReply,
+        outcome: _Outcome,
+        generation: asyncio.Task[None],
+    ) -> None:
+        """Wait for the generation, then give the reply its last edit."""
         stop = StopButton(interaction.user.id, on_stop=generation.cancel)
         reply.set_view(stop)
         try:
             await asyncio.wait({generation})
         finally:
-            if not generation.done():  # we are being cancelled: the bot is shutting down
+            if not generation.done():  # this handler itself is cancelled
                 generation.cancel()
                 await reply.abandon()
         stop.stop()
 
         if generation.cancelled():
-            outcome.footer = render.STOPPED
+            outcome.footer = render.RESTARTING if self.is_shutting_down else render.STOPPED
         elif generation.exception() is not None:
             await reply.finish(render.BROKEN)
+            await self._close_reply(interaction, outcome, reply.messages)
             raise generation.exception()  # type: ignore[misc]  # to the central handler
         elif outcome.refused is not None and not reply.body:
             await self._refuse(interaction, reply, outcome.refused)
             return
 
         messages = await reply.finish(outcome.footer)
-        await self._offer_rating(interaction, outcome, messages)
+        await self._close_reply(interaction, outcome, messages)
+        await self._offer_rating(outcome, messages)
 
     def _new_reply(self, interaction: discord.Interaction) -> StreamedReply:
         async def edit_first(content: str, view: discord.ui.View | None) -> EditableMessage:
@@ -180,7 +233,13 @@ class Suggest(commands.Cog):
         )
 
     async def _generate(
-        self, reply: StreamedReply, outcome: _Outcome, member_id: str, query: str, count: int
+        self,
+        reply: StreamedReply,
+        outcome: _Outcome,
+        interaction: discord.Interaction,
+        member_id: str,
+        query: str,
+        count: int,
     ) -> None:
         """Wait for a slot, then render the pipeline's events into `reply`."""
 
@@ -194,6 +253,7 @@ class Suggest(commands.Cog):
                 async with aclosing(events):
                     async for event in events:
                         self._render(reply, outcome, event)
+                        await self._link(interaction, outcome, reply.messages)
             except InputError as exc:
                 log_fault(exc, "/suggest")
                 outcome.refused = exc
@@ -231,24 +291,46 @@ class Suggest(commands.Cog):
             describe_error(error), ephemeral=True, allowed_mentions=NO_PINGS
         )
 
-    async def _offer_rating(
+    async def _link(
         self,
         interaction: discord.Interaction,
         outcome: _Outcome,
         messages: list[EditableMessage],
     ) -> None:
-        """Link the answer's messages to the suggestion and add the 👍 👎 prompt."""
-        if outcome.suggestion_id is None or not messages:
+        """Link each message to the suggestion as soon as both exist, so a reply the
+        bot could not finish (killed) is found and finished at the next start."""
+        if outcome.suggestion_id is None:
             return
-        try:
-            for message in messages:
+        for message in messages:
+            if message.id in outcome.linked:
+                continue
+            try:
                 await self.bot.pipeline.link_message(
                     outcome.suggestion_id, message.id, interaction.channel_id
                 )
-        except SuggestWatchError as exc:
-            log_fault(exc, f"Linking suggestion #{outcome.suggestion_id} to its messages")
+            except SuggestWatchError as exc:
+                log_fault(exc, f"Linking suggestion #{outcome.suggestion_id} to its messages")
+                return
+            outcome.linked.add(message.id)
+
+    async def _close_reply(
+        self,
+        interaction: discord.Interaction,
+        outcome: _Outcome,
+        messages: list[EditableMessage],
+    ) -> None:
+        """The reply had its last edit: link every message (for ratings) and close it."""
+        await self._link(interaction, outcome, messages)
+        if outcome.suggestion_id is None or not outcome.linked:
             return
-        if not outcome.is_finished:
+        try:
+            await self.bot.pipeline.close_reply(outcome.suggestion_id)
+        except SuggestWatchError as exc:
+            log_fault(exc, f"Closing the reply of suggestion #{outcome.suggestion_id}")
+
+    async def _offer_rating(self, outcome: _Outcome, messages: list[EditableMessage]) -> None:
+        """Add the 👍 👎 prompt under a finished answer."""
+        if not outcome.is_finished or not messages or not outcome.linked:
             return
         last = messages[-1]
         for emoji in RATING_EMOJIS:
@@ -257,3 +339,39 @@ class Suggest(commands.Cog):
             except discord.HTTPException as exc:
                 log.warning("Could not add the rating prompt %s: %s", emoji, exc)
                 return
+
+    # -- replies a killed bot left open ---------------------------------------------------
+
+    async def _finish_replies_left_open(self) -> None:
+        """Give every reply a killed bot left mid-stream its last edit: the "still
+        writing" mark and the Stop button go, a notice comes, the text stays."""
+        try:
+            replies = await self.bot.pipeline.open_replies()
+        except SuggestWatchError as exc:
+            log_fault(exc, "Looking for replies left open by the last run")
+            return
+        for left_open in replies:
+            await self._finish_left_open(left_open.messages)
+            try:
+                await self.bot.pipeline.close_reply(left_open.suggestion_id)
+            except SuggestWatchError as exc:
+                log_fault(exc, f"Closing the reply of suggestion #{left_open.suggestion_id}")
+                return
+        if replies:
+            log.info("Finished %d answer(s) left open by the last run", len(replies))
+
+    async def _finish_left_open(self, messages: tuple[tuple[int, int | None], ...]) -> None:
+        # Only the first message carries the Stop button and only the last the mark.
+        first, last = messages[0], messages[-1]
+        for message_id, channel_id in dict.fromkeys((first, last)):
+            if channel_id is None:
+                continue
+            channel = self.bot.get_partial_messageable(channel_id)
+            try:
+                message = await channel.fetch_message(message_id)
+                content = message.content.replace(STILL_WRITING_MARK, "").rstrip()
+                if (message_id, channel_id) == last and render.CUT_BY_RESTART not in content:
+                    content = f"{content}\n\n{render.CUT_BY_RESTART}".strip()
+                await message.edit(content=content, view=None, allowed_mentions=NO_PINGS)
+            except discord.HTTPException as exc:
+                log.warning("Could not finish message %d left open: %s", message_id, exc)

@@ -13,6 +13,11 @@ ALREADY_RUNNING = (
     "Wait for it to finish, or press its **Stop** button, then ask again."
 )
 CUT_BY_RESTART = "⏹️ This answer was cut short when the bot restarted. Ask again with `/suggest`."
+RESTARTING = (
+    "⏹️ The bot is restarting, so this answer stops here; what was written is kept. "
+    "Ask again with `/suggest` in a minute."
+)
+RESTARTING_TRY_LATER = "The bot is restarting right now. Ask again with `/suggest` in a minute."
 ONLY_THE_ASKER = "Only the member who asked for this suggestion can stop it."
 
 
