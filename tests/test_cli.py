@@ -66,7 +66,27 @@ async def test_suggest_shows_status_matches_with_scores_then_the_picks(
 async def test_suggest_without_tastes_says_how_to_add_them(cli: Session) -> None:
     assert await cli("--member", "newbie", "suggest", "comedy") == EXIT_OK
     assert "You have no tastes yet" in cli.out
-    assert 'suggest-watch prefer "what you like"' in cli.out
+    assert 'suggest-watch --member newbie prefer "what you like"' in cli.out
+
+
+async def test_a_hint_without_member_names_no_member(cli: Session) -> None:
+    assert await cli("tastes") == EXIT_OK
+    assert 'Add one with: suggest-watch prefer "what you like"' in cli.out
+
+
+async def test_member_works_after_the_command_too(cli: Session) -> None:
+    await cli("prefer", "--member", "alice", "film noir")
+    assert await cli("tastes", "--member", "alice") == EXIT_OK
+    assert "#1  film noir" in cli.out
+    await cli("--member", "bob", "tastes")
+    assert "film noir" not in cli.out
+    assert "suggest-watch --member bob prefer" in cli.out
+
+
+async def test_a_bad_request_is_refused_before_anything_is_printed(cli: Session) -> None:
+    assert await cli("suggest", "\u200b") == EXIT_FAILED
+    assert cli.out == ""
+    assert cli.err == "Error: A request has no visible characters: write a few words.\n"
 
 
 async def test_members_only_see_their_own_tastes(cli: Session) -> None:

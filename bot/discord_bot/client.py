@@ -18,6 +18,7 @@ import discord
 from discord.ext import commands
 
 from bot.discord_bot.error_handler import SuggestWatchTree
+from bot.errors import ConfigError
 from bot.pipeline.pipeline import Pipeline
 from bot.settings import DiscordSettings
 
@@ -48,6 +49,21 @@ class ShutsDownCleanly(Protocol):
     async def shut_down(self) -> None: ...
 
 
+def describe_refused_sync(guild: discord.Object | None, exc: discord.HTTPException) -> str:
+    """One line for a command sync Discord refused: where, why, and what to do."""
+    reason = f"{exc.status} {exc.text or 'Forbidden'}".strip()
+    if guild is None:
+        return (
+            f"Discord refused to register the slash commands globally ({reason}): invite "
+            "the bot with the `applications.commands` scope."
+        )
+    return (
+        f"Discord refused to register the slash commands in guild {guild.id} ({reason}): "
+        "check DISCORD_GUILD_ID is a server the bot is in, and that it was invited with the "
+        "`applications.commands` scope."
+    )
+
+
 class SuggestWatchBot(commands.Bot):
     """The bot, holding the pipeline every extension works through."""
 
@@ -72,6 +88,8 @@ class SuggestWatchBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()
+        for problem in await self.pipeline.start_up_problems():
+            log.error("%s", problem)
 
     async def sync_commands_if_changed(self) -> bool:
         """Sync to DISCORD_GUILD_ID (instant) or globally, unless nothing changed.
@@ -93,7 +111,10 @@ class SuggestWatchBot(commands.Bot):
         if state.get(key) == digest:
             log.info("Slash commands unchanged since the last sync (%s); not syncing.", target)
             return False
-        synced = await self.tree.sync(guild=guild)
+        try:
+            synced = await self.tree.sync(guild=guild)
+        except discord.Forbidden as exc:
+            raise ConfigError(describe_refused_sync(guild, exc)) from None
         state[key] = digest
         self._write_sync_state(state)
         names = ", ".join(f"/{command.name}" for command in synced)

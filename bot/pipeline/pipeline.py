@@ -386,6 +386,21 @@ class Pipeline:
         checks.append(await self._check_records())
         return checks
 
+    async def start_up_problems(self) -> list[str]:
+        """What a front end should tell the owner at start, one line each (vectors of
+        the wrong size, a nearly full disk); never raises."""
+        problems: list[str] = []
+        if warning := low_space_warning(self.settings.data_dir):
+            problems.append(warning)
+        try:
+            await self._ollama.version()
+        except OllamaError:
+            return problems  # said when a member asks; Ollama may start after the bot
+        dimension = await self._check_dimension()
+        if not dimension.ok:
+            problems.append(f"{dimension.name}: {dimension.detail}")
+        return problems
+
     async def _check_model(self, role: str, model: str) -> HealthCheck:
         try:
             await self._ollama.show(model)
@@ -444,8 +459,6 @@ async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
     are never touched (see `owners.py`).
     """
     check_writable(settings.data_dir)
-    if warning := low_space_warning(settings.data_dir):
-        log.warning("%s", warning)
     async with AsyncExitStack() as stack:
         ollama = await stack.enter_async_context(
             OllamaClient(

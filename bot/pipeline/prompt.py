@@ -1,7 +1,13 @@
-"""The recommendation prompt: the request, the matched tastes, and what to write."""
+"""The recommendation prompt: the request, the matched tastes, and what to write.
+
+Member text (the request, each taste) enters as a JSON string literal: its quotes and
+line breaks are escaped, so no taste can close its quote and write lines that look
+like the prompt's own structure.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from bot.pipeline.events import MatchedTaste
@@ -26,7 +32,7 @@ def build_messages(
 def build_request(*, query: str, matches: Sequence[MatchedTaste], count: int) -> str:
     """The user turn, in the structure that works: request, history, instructions."""
     picks = "pick" if count == 1 else "picks"
-    sections = [f'The member asks for: "{query}"', _history(matches)]
+    sections = [f"The member asks for: {quoted(query)}", _history(matches)]
     sections.append(
         f"Recommend {count} specific movies or shows ({count} {picks}) as a numbered list. "
         "For each, give:\n"
@@ -44,13 +50,18 @@ def _history(matches: Sequence[MatchedTaste]) -> str:
     if not matches:
         return "They have not told us their tastes yet, so base the picks on the request alone."
     lines = [
-        f'{number}. "{match.text}" (similarity {match.score:.2f})'
+        f"{number}. {quoted(match.text)} (similarity {match.score:.2f})"
         for number, match in enumerate(matches, start=1)
     ]
     return (
         "Based on their preference history, these of their stated tastes are the most "
         "similar to the request (similarity from 0 to 1):\n" + "\n".join(lines)
     )
+
+
+def quoted(member_text: str) -> str:
+    """Member text as a JSON string literal (quotes and line breaks escaped)."""
+    return json.dumps(member_text, ensure_ascii=False)
 
 
 def _why(matches: Sequence[MatchedTaste]) -> str:

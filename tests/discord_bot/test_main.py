@@ -20,7 +20,7 @@ def test_a_missing_token_stops_start_up_with_one_line(
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
 
     with pytest.raises(SystemExit) as exit_info:
-        main()
+        main([])
 
     assert exit_info.value.code == EXIT_CONFIG
     error = capsys.readouterr().err
@@ -36,7 +36,7 @@ def test_a_bad_value_names_the_setting(
     monkeypatch.setenv("STREAM_EDIT_INTERVAL", "0.01")
 
     with pytest.raises(SystemExit) as exit_info:
-        main()
+        main([])
 
     assert exit_info.value.code == EXIT_CONFIG
     error = capsys.readouterr().err

@@ -117,8 +117,12 @@ class Suggest(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.add_view(ExpiredStop())
-        # In the background, so an unreachable message never delays the start.
-        self._tidying = asyncio.create_task(self._finish_replies_left_open())
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # Once per run, in the background: an unreachable message never delays anything.
+        if self._tidying is None:
+            self._tidying = asyncio.create_task(self._finish_replies_left_open())
 
     async def shut_down(self) -> None:
         """Stop every answer being written: each is recorded cancelled with its text and

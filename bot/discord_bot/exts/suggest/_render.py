@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.discord_bot import escaped
 from bot.discord_bot.error_handler import describe_error
 from bot.pipeline.events import Failed, Retrieved
 
@@ -26,7 +27,7 @@ def picks(count: int) -> str:
 
 
 def searching(query: str, count: int) -> str:
-    return f"🔎 Looking for {picks(count)} for “{query}”…"
+    return f"🔎 Looking for {picks(count)} for “{escaped(query)}”…"
 
 
 def waiting(running: int, limit: int) -> str:
@@ -38,10 +39,10 @@ def waiting(running: int, limit: int) -> str:
 
 def retrieved(event: Retrieved) -> str:
     """The header: what was asked and which of the member's tastes shape the answer."""
-    lines = [f"🎬 **{picks(event.count)} for “{event.query}”**"]
+    lines = [f"🎬 **{picks(event.count)} for “{escaped(event.query)}”**"]
     if event.matches:
         lines.append(f"Matched {len(event.matches)} of your tastes:")
-        lines += [f"> `{match.score:.2f}` {match.text}" for match in event.matches]
+        lines += [f"> `{match.score:.2f}` {escaped(match.text)}" for match in event.matches]
     elif event.has_tastes:
         lines.append("None of your tastes matched this request closely.")
     else:
