@@ -3,6 +3,7 @@
 import asyncio
 import io
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, build_parser, run
 from bot.pipeline.events import SuggestionStatus
-from bot.pipeline.records import Records
+from bot.pipeline.records import Records, SuggestionRecord
 from bot.settings import Settings
 from tests.fakes.ollama_server import FakeOllama, Fault, FaultKind
 
@@ -255,3 +256,60 @@ async def test_a_suggestion_whose_reader_went_away_is_recorded_as_cancelled(
         stored = await records.get_suggestion(1)
     assert stored is not None
     assert stored.status is SuggestionStatus.CANCELLED
+
+
+async def read_until_a_pick(process: asyncio.subprocess.Process) -> None:
+    assert process.stdout is not None
+    line = b""
+    while not line.startswith(b"1. **"):
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert line, "the process ended before any pick arrived"
+
+
+async def stored_suggestion(data_dir: Path, suggestion_id: int = 1) -> SuggestionRecord:
+    async with Records.open(Settings(data_dir=data_dir, _env_file=None).sqlite_path) as records:
+        stored = await records.get_suggestion(suggestion_id)
+    assert stored is not None
+    return stored
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+async def test_a_signal_mid_stream_records_the_text_as_cancelled_and_exits_0(
+    fake_ollama: FakeOllama, tmp_path: Path, stop_signal: int
+) -> None:
+    fake_ollama.tokens_per_second = 10
+    process = await start_process(cli_env(fake_ollama, tmp_path), "suggest", "noir")
+    await read_until_a_pick(process)
+
+    process.send_signal(stop_signal)
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+
+    assert process.returncode == EXIT_OK, err.decode()
+    assert "Stopped. What arrived so far is saved." in err.decode()
+    assert "Traceback" not in err.decode()
+    stored = await stored_suggestion(tmp_path)
+    assert stored.status is SuggestionStatus.CANCELLED
+    assert stored.text.startswith("1. **Arrival")
+    assert fake_ollama.answer.startswith(stored.text)
+    await fake_ollama.wait_for(lambda: fake_ollama.streams_closed_early == 1)
+
+
+async def test_a_second_process_beside_a_live_suggestion_leaves_it_unharmed(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    fake_ollama.tokens_per_second = 20
+    env = cli_env(fake_ollama, tmp_path)
+    live = await start_process(env, "suggest", "noir")
+    await read_until_a_pick(live)
+
+    code, _, err = await run_process(env, "tastes")
+
+    # The embedded store is locked by the live process: refused in one line, nothing changed.
+    assert code == EXIT_FAILED
+    assert err.startswith("Error: ") and err.count("\n") == 1
+    assert (await stored_suggestion(tmp_path)).status is SuggestionStatus.RUNNING
+    await asyncio.wait_for(live.communicate(), 30)
+    assert live.returncode == EXIT_OK
+    stored = await stored_suggestion(tmp_path)
+    assert stored.status is SuggestionStatus.COMPLETE
+    assert stored.text == fake_ollama.answer

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from bot.__main__ import EXIT_CONFIG, main, run
+from bot.discord_bot.exts.suggest import _render as render
+from bot.discord_bot.streaming import STILL_WRITING_MARK
+from bot.pipeline.events import SuggestionStatus
+from bot.pipeline.records import Records, SuggestionRecord
 from bot.settings import DiscordSettings
-from tests.fakes.discord_server import FakeDiscord
+from tests.discord_bot.conftest import ALICE
+from tests.fakes.discord_server import FakeDiscord, FakeMessage
+from tests.fakes.ollama_server import FakeOllama
 
 
 def test_a_missing_token_stops_start_up_with_one_line(
@@ -59,3 +69,138 @@ async def test_run_wires_the_pipeline_and_the_bot_and_connects(
 
     assert fake_discord.requests_matching("PUT", r"/applications/\d+/guilds/\d+/commands")
     assert "/suggest" in fake_discord.original(interaction.token).content
+
+
+# -- the real process: stops and restarts ----------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+MARK = STILL_WRITING_MARK.strip()
+PROCESS_TIMEOUT = 30.0  # start-up imports qdrant-client and discord.py on a shared CPU
+
+
+class BotProcess:
+    """`python -m bot` in a child process, logged in to the fake Discord."""
+
+    def __init__(self, fake: FakeDiscord, ollama: FakeOllama, data_dir: Path) -> None:
+        self.fake = fake
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("GEN_", "OLLAMA_"))},
+            "PYTHONPATH": str(REPO),
+            "DISCORD_TOKEN": "fake-token",
+            "DISCORD_GUILD_ID": str(fake.guild_id),
+            "OLLAMA_URL": ollama.url,
+            "DATA_DIR": str(data_dir),
+            "STREAM_EDIT_INTERVAL": "0.2",
+        }
+        self.data_dir = data_dir
+        self.log = data_dir.parent / "bot.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        ready_before = self.fake.ready_sessions
+        with self.log.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.fakes.run_bot",
+                self.fake.url,
+                env=self.env,
+                cwd=self.data_dir.parent,  # no developer's .env is read
+                stdout=log,
+                stderr=log,
+            )
+        await self.fake.wait_for(
+            lambda: self.fake.ready_sessions > ready_before or self.process.returncode is not None,
+            PROCESS_TIMEOUT,
+        )
+        assert self.process.returncode is None, self.log.read_text()
+
+    def send(self, signal_number: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal_number)
+
+    async def exit_code(self) -> int:
+        assert self.process is not None
+        return await asyncio.wait_for(self.process.wait(), PROCESS_TIMEOUT)
+
+
+async def wait_for_record(
+    sqlite_path: Path, check: Callable[[SuggestionRecord], bool], suggestion_id: int = 1
+) -> SuggestionRecord:
+    """Poll the records (another process writes them) until `check` holds, bounded."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PROCESS_TIMEOUT
+    async with Records.open(sqlite_path) as records:
+        while True:
+            stored = await records.get_suggestion(suggestion_id)
+            if stored is not None and check(stored):
+                return stored
+            if loop.time() > deadline:
+                raise TimeoutError(f"suggestion #{suggestion_id} is {stored}")
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def slow_ollama() -> AsyncIterator[FakeOllama]:
+    """The fake Ollama writing slowly enough to be stopped mid-answer."""
+    async with FakeOllama(embed_dim=32, tokens_per_second=8) as fake:
+        yield fake
+
+
+async def start_answer(bot: BotProcess, fake: FakeDiscord) -> FakeMessage:
+    interaction = await fake.dispatch_slash("suggest", {"query": "space"}, user_id=ALICE)
+    original = await fake.wait_for(lambda: fake.original(interaction.token), PROCESS_TIMEOUT)
+    await fake.wait_for(lambda: "Arrival" in original.content, PROCESS_TIMEOUT)
+    return original
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+async def test_a_signal_mid_answer_finishes_the_reply_records_it_and_exits_0(
+    fake_discord: FakeDiscord, slow_ollama: FakeOllama, tmp_path: Path, stop_signal: int
+) -> None:
+    bot = BotProcess(fake_discord, slow_ollama, tmp_path / "data")
+    await bot.start()
+    original = await start_answer(bot, fake_discord)
+
+    bot.send(stop_signal)
+
+    assert await bot.exit_code() == 0, bot.log.read_text()
+    assert "Traceback" not in bot.log.read_text()
+    assert MARK not in original.content
+    assert original.custom_ids == []
+    assert render.RESTARTING in original.content
+    stored = await wait_for_record(bot.data_dir / "suggest_watch.sqlite3", lambda s: True)
+    assert stored.status is SuggestionStatus.CANCELLED
+    assert stored.text.startswith("1. **Arrival")
+    assert stored.text.strip() in original.content  # the last edit kept all the text
+    assert slow_ollama.streams_closed_early == 1
+
+
+async def test_after_a_kill_the_next_start_finishes_the_reply_and_keeps_the_checkpoint(
+    fake_discord: FakeDiscord, slow_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    bot = BotProcess(fake_discord, slow_ollama, tmp_path / "data")
+    sqlite_path = bot.data_dir / "suggest_watch.sqlite3"
+    await bot.start()
+    original = await start_answer(bot, fake_discord)
+    await wait_for_record(sqlite_path, lambda stored: bool(stored.text))  # a checkpoint
+
+    bot.send(signal.SIGKILL)
+    assert await bot.exit_code() == -signal.SIGKILL
+    assert MARK in original.content and original.custom_ids  # nothing tidied it
+    async with Records.open(sqlite_path) as records:
+        checkpointed = await records.get_suggestion(1)
+    assert checkpointed is not None and checkpointed.status is SuggestionStatus.RUNNING
+
+    again = BotProcess(fake_discord, slow_ollama, tmp_path / "data")
+    await again.start()
+    await fake_discord.wait_for(lambda: render.CUT_BY_RESTART in original.content, PROCESS_TIMEOUT)
+    again.send(signal.SIGTERM)
+    assert await again.exit_code() == 0
+
+    assert MARK not in original.content
+    assert original.custom_ids == []
+    stored = await wait_for_record(sqlite_path, lambda s: True)
+    assert stored.status is SuggestionStatus.INTERRUPTED
+    assert stored.text == checkpointed.text
+    assert stored.text.strip() in original.content
