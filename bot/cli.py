@@ -307,11 +307,15 @@ def check_member(member: str) -> None:
     clean_text(member, max_chars=MEMBER_MAX_CHARS, what="A member name")
 
 
-def find_undecodable_argument(argv: Sequence[str]) -> str | None:
-    """The first argument holding bytes that are not UTF-8, shown safely, if any."""
+def check_arguments(argv: Sequence[str]) -> str | None:
+    """The error line for arguments holding bytes that are not UTF-8 (which Python
+    keeps as lone surrogates and nothing downstream can store), else None."""
     for argument in argv:
         if has_undecodable_bytes(argument):
-            return ascii(argument)
+            return (
+                f"Error: an argument is not UTF-8 text ({ascii(argument)}); "
+                "check your terminal's encoding (e.g. LANG=C.UTF-8)."
+            )
     return None
 
 
@@ -332,12 +336,8 @@ def forward_sigterm_as_sigint() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: `suggest-watch` and `python -m bot.cli`."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if undecodable := find_undecodable_argument(arguments):
-        print(
-            f"Error: an argument is not UTF-8 text ({undecodable}); "
-            "check your terminal's encoding (e.g. LANG=C.UTF-8).",
-            file=sys.stderr,
-        )
+    if error := check_arguments(arguments):
+        print(error, file=sys.stderr)
         return EXIT_FAILED
     args = build_parser().parse_args(arguments)
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, build_parser, run
+from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, build_parser, check_arguments, run
 from bot.pipeline.events import SuggestionStatus
 from bot.pipeline.records import Records, SuggestionRecord
 from bot.settings import Settings
@@ -28,6 +28,9 @@ class Session:
 
     async def __call__(self, *argv: str, stdin: str = "") -> int:
         out, err = io.StringIO(), io.StringIO()
+        if error := check_arguments(argv):  # what `main` does first
+            self.out, self.err = "", error + "\n"
+            return EXIT_FAILED
         args = build_parser().parse_args(list(argv))
         code = await run(args, self.settings, out, err, io.StringIO(stdin))
         self.out, self.err = out.getvalue(), err.getvalue()
