@@ -313,7 +313,7 @@ def check_arguments(argv: Sequence[str]) -> str | None:
     for argument in argv:
         if has_undecodable_bytes(argument):
             return (
-                f"Error: an argument is not UTF-8 text ({ascii(argument)}); "
+                f"Error: an argument is not UTF-8 text ({argument!a}); "
                 "check your terminal's encoding (e.g. LANG=C.UTF-8)."
             )
     return None

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, build_parser, check_arguments, run
+from bot.pipeline import data_dir
 from bot.pipeline.events import SuggestionStatus
 from bot.pipeline.records import Records, SuggestionRecord
 from bot.settings import Settings
-from tests.fakes.ollama_server import FakeOllama, Fault, FaultKind
+from tests.fakes.ollama_server import FakeOllama, Fault, FaultKind, unused_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -316,3 +317,70 @@ async def test_a_second_process_beside_a_live_suggestion_leaves_it_unharmed(
     stored = await stored_suggestion(tmp_path)
     assert stored.status is SuggestionStatus.COMPLETE
     assert stored.text == fake_ollama.answer
+
+
+async def test_doctor_names_the_settings_file_and_the_absolute_data_dir(cli: Session) -> None:
+    assert await cli("doctor") == EXIT_OK
+    assert "[ok] Settings: " in cli.out
+    assert f"[ok] Data folder: DATA_DIR is {cli.settings.data_dir}" in cli.out
+
+
+async def test_doctor_reports_an_unusable_data_dir_in_one_line(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("")
+    settings = Settings(ollama_url=fake_ollama.url, data_dir=tmp_path / "file" / "data")
+    doctor = Session(settings)
+    assert await doctor("doctor") == EXIT_FAILED
+    [failure] = [line for line in doctor.out.splitlines() if line.startswith("[FAIL]")]
+    assert failure.startswith(f"[FAIL] Data folder: DATA_DIR ({tmp_path / 'file' / 'data'})")
+    assert "1 problem(s) found." in doctor.out
+
+
+async def test_doctor_reports_a_nearly_full_disk(
+    cli: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(data_dir, "MIN_FREE_BYTES", 2**62)  # more than any disk has
+    assert await cli("doctor") == EXIT_FAILED
+    assert "[FAIL] Disk space: The disk holding DATA_DIR" in cli.out
+
+
+async def test_an_error_is_printed_once_without_log_lines(tmp_path: Path) -> None:
+    env = cli_env_without_ollama(tmp_path)
+    (tmp_path / "suggest_watch.sqlite3").write_bytes(b"not a database " * 100)
+    code, out, err = await run_process(env, "--member", "alice", "tastes")
+    assert code == EXIT_FAILED
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("Error: ")
+    assert "records database failed" in err
+    _, _, verbose = await run_process(env, "-v", "tastes")
+    assert verbose.count("\n") > 1  # -v adds the log
+
+
+async def test_bytes_that_are_not_utf8_in_an_argument_are_one_line(tmp_path: Path) -> None:
+    env = cli_env_without_ollama(tmp_path)
+    for command in (b"prefer", b"suggest"):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            command,
+            b"noir \xff films",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode == EXIT_FAILED
+        assert out == b""
+        assert err.count(b"\n") == 1
+        assert err.startswith(b"Error: an argument is not UTF-8 text")
+
+
+def cli_env_without_ollama(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEN_", "OLLAMA_"))}
+    env.update(
+        OLLAMA_URL=f"http://127.0.0.1:{unused_port()}", DATA_DIR=str(data_dir), PYTHONPATH=str(REPO)
+    )
+    return env

@@ -30,8 +30,10 @@ def check_writable(data_dir: Path) -> None:
         ) from None
 
 
-def low_space_warning(data_dir: Path, minimum: int = MIN_FREE_BYTES) -> str | None:
-    """One line when the disk holding DATA_DIR is nearly full, else None."""
+def low_space_warning(data_dir: Path, minimum: int | None = None) -> str | None:
+    """One line when the disk holding DATA_DIR has less than `minimum` bytes free
+    (default `MIN_FREE_BYTES`), else None."""
+    minimum = MIN_FREE_BYTES if minimum is None else minimum
     try:
         free = shutil.disk_usage(data_dir).free
     except OSError:

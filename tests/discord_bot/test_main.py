@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -12,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import EXIT_CONFIG, main, run
+from bot.__main__ import EXIT_CONFIG, EXIT_FAILED, main, run
 from bot.discord_bot.exts.suggest import _render as render
 from bot.discord_bot.streaming import STILL_WRITING_MARK
 from bot.pipeline.events import SuggestionStatus
 from bot.pipeline.records import Records, SuggestionRecord
 from bot.settings import DiscordSettings
-from tests.discord_bot.conftest import ALICE
-from tests.fakes.discord_server import FakeDiscord, FakeMessage
-from tests.fakes.ollama_server import FakeOllama
+from tests.discord_bot.conftest import ALICE, running_bot
+from tests.fakes.discord_server import FakeDiscord, FakeMessage, _ApiError
+from tests.fakes.ollama_server import FakeOllama, unused_port
 
 
 def test_a_missing_token_stops_start_up_with_one_line(
@@ -204,3 +205,101 @@ async def test_after_a_kill_the_next_start_finishes_the_reply_and_keeps_the_chec
     assert stored.status is SuggestionStatus.INTERRUPTED
     assert stored.text == checkpointed.text
     assert stored.text.strip() in original.content
+
+
+# -- start-up problems, one line each ---------------------------------------------------------
+
+
+def test_help_works_with_no_configuration(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: suggest-watch-bot")
+
+
+async def run_to_exit(bot: BotProcess, discord_url: str | None = None) -> tuple[int, str]:
+    """Start the bot process and wait for it to end by itself; its code and output."""
+    with bot.log.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.fakes.run_bot",
+            discord_url or bot.fake.url,
+            env=bot.env,
+            cwd=bot.data_dir.parent,
+            stdout=log,
+            stderr=log,
+        )
+        code = await asyncio.wait_for(process.wait(), PROCESS_TIMEOUT)
+    return code, bot.log.read_text()
+
+
+def refuse(status: int, code: int, message: str) -> Callable[..., object]:
+    def handler(*_: object) -> object:
+        raise _ApiError(status, code, message)
+
+    return handler
+
+
+async def test_a_wrong_token_is_one_line(
+    fake_discord: FakeDiscord,
+    fake_ollama: FakeOllama,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fake_discord, "_get_me", refuse(401, 0, "401: Unauthorized"))
+    code, output = await run_to_exit(BotProcess(fake_discord, fake_ollama, tmp_path / "data"))
+    assert code == EXIT_CONFIG
+    assert "Traceback" not in output
+    assert output.splitlines()[-1].startswith("Discord refused DISCORD_TOKEN")
+
+
+async def test_no_network_is_one_line(
+    fake_discord: FakeDiscord, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    bot = BotProcess(fake_discord, fake_ollama, tmp_path / "data")
+    code, output = await run_to_exit(bot, f"http://127.0.0.1:{unused_port()}")
+    assert code == EXIT_FAILED
+    assert "Traceback" not in output
+    assert output.splitlines()[-1].startswith("Could not reach Discord (")
+
+
+async def test_a_refused_command_sync_names_the_guild_and_the_permission(
+    fake_discord: FakeDiscord,
+    fake_ollama: FakeOllama,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fake_discord, "_put_commands", refuse(403, 50001, "Missing Access"))
+    code, output = await run_to_exit(BotProcess(fake_discord, fake_ollama, tmp_path / "data"))
+    assert code == EXIT_FAILED
+    assert "Traceback" not in output
+    last = output.splitlines()[-1]
+    assert last.startswith("Could not start: Discord refused to register the slash commands")
+    assert f"guild {fake_discord.guild_id}" in last
+    assert "Missing Access" in last and "applications.commands" in last
+
+
+async def test_vectors_of_the_wrong_size_are_one_line_at_start_naming_reindex(
+    fake_discord: FakeDiscord,
+    fake_ollama: FakeOllama,
+    settings: DiscordSettings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with running_bot(fake_discord, fake_ollama, settings) as before:
+        await before.pipeline.prefer(str(ALICE), "film noir")
+    fake_ollama.embed_dim = 16  # EMBED_MODEL changed to one with smaller vectors
+
+    with caplog.at_level(logging.ERROR, logger="bot"):
+        async with running_bot(fake_discord, fake_ollama, settings):
+            pass
+
+    [line] = [
+        record.getMessage() for record in caplog.records if "wrong size" in record.getMessage()
+    ]
+    assert "\n" not in line
+    assert "reindex" in line
