@@ -30,7 +30,8 @@ from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT
 log = logging.getLogger(__name__)
 
 RATING_EMOJIS = ("👍", "👎")
-# On shutdown, the longest wait for the answers being written to get their last edit.
+# On shutdown, the longest wait for the answers being written to get their last edit,
+# on top of one STREAM_EDIT_INTERVAL (the last edit waits for its turn like any other).
 SHUTDOWN_GRACE_SECONDS = 5.0
 # Fixed, so a Stop button left on an answer by a restart still reaches `ExpiredStop`.
 STOP_CUSTOM_ID = "suggest:stop"
@@ -137,7 +138,8 @@ class Suggest(commands.Cog):
         for generation in self._in_flight:
             generation.cancel()
         waits = [asyncio.create_task(done.wait()) for done in self._in_flight.values()]
-        _, late = await asyncio.wait(waits, timeout=SHUTDOWN_GRACE_SECONDS)
+        grace = SHUTDOWN_GRACE_SECONDS + self.bot.settings.stream_edit_interval
+        _, late = await asyncio.wait(waits, timeout=grace)
         for wait in late:
             wait.cancel()
         if late:
