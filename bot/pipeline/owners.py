@@ -45,9 +45,13 @@ class ProcessOwner:
         owner_id = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         path = _lock_path(data_dir, owner_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        lock_file = path.open("wb")
+        # Locked under a temporary name, then renamed: a file with an owner's name is
+        # always locked already, so no other process can mistake it for a gone one.
+        unlocked = path.with_name(path.name + ".new")
+        lock_file = unlocked.open("wb")
         if fcntl is not None:
             fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        unlocked.replace(path)
         return cls(data_dir, owner_id, lock_file)
 
     def release(self) -> None:
@@ -86,6 +90,17 @@ def is_owner_gone(data_dir: Path, owner_id: str | None) -> bool:
     # We could take the lock: its process is gone. Tidy its file.
     path.unlink(missing_ok=True)
     return True
+
+
+def remove_files_of_gone_owners(data_dir: Path) -> int:
+    """Remove the lock files processes that ended without tidying left (kill -9);
+    returns how many. Live owners' files stay."""
+    folder = data_dir / OWNERS_FOLDER
+    if not folder.is_dir():
+        return 0
+    return sum(
+        1 for path in folder.glob("*.lock") if is_owner_gone(data_dir, path.name[: -len(".lock")])
+    )
 
 
 def _lock_path(data_dir: Path, owner_id: str) -> Path:

@@ -39,7 +39,7 @@ from bot.pipeline.events import (
     TextDelta,
 )
 from bot.pipeline.ollama import OllamaClient
-from bot.pipeline.owners import ProcessOwner
+from bot.pipeline.owners import ProcessOwner, remove_files_of_gone_owners
 from bot.pipeline.prompt import build_messages
 from bot.pipeline.records import OpenReply, Records
 from bot.pipeline.text import clean_text
@@ -479,4 +479,5 @@ async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
         stack.callback(owner.release)
         records = await stack.enter_async_context(Records.open(settings.sqlite_path))
         await records.close_abandoned_suggestions(owner.is_gone)
+        remove_files_of_gone_owners(settings.data_dir)
         yield Pipeline(settings, ollama, records, vectors, owner.id)
