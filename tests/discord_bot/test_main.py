@@ -303,3 +303,20 @@ async def test_vectors_of_the_wrong_size_are_one_line_at_start_naming_reindex(
     ]
     assert "\n" not in line
     assert "reindex" in line
+
+
+def test_an_unusable_data_dir_stops_start_up_with_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("DISCORD_TOKEN", "secret-token-value")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "file" / "data"))
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([])
+
+    assert exit_info.value.code == EXIT_FAILED
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.startswith(f"Could not start: DATA_DIR ({tmp_path / 'file' / 'data'})")
