@@ -174,7 +174,7 @@ async def test_a_signal_mid_answer_finishes_the_reply_records_it_and_exits_0(
     assert stored.status is SuggestionStatus.CANCELLED
     assert stored.text.startswith("1. **Arrival")
     assert stored.text.strip() in original.content  # the last edit kept all the text
-    assert slow_ollama.streams_closed_early == 1
+    await slow_ollama.wait_for(lambda: slow_ollama.streams_closed_early == 1)
 
 
 async def test_after_a_kill_the_next_start_finishes_the_reply_and_keeps_the_checkpoint(
