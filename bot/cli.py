@@ -175,6 +175,8 @@ class Terminal:
                     case Finished():
                         self.say()
                         self.say()
+                        if event.is_cut:
+                            self.say(CUT_BY_LENGTH)
                         self.say(describe_finish(event))
                     case Failed():
                         if event.text:
@@ -248,6 +250,12 @@ def storage_checks(settings: Settings) -> tuple[list[str], int]:
     if warning := low_space_warning(settings.data_dir):
         return [*lines, f"[FAIL] Disk space: {warning}"], 1
     return lines, 0
+
+
+CUT_BY_LENGTH = (
+    "Cut off: the answer reached the length limit (GEN_NUM_PREDICT) and stops mid-way. "
+    "Ask for fewer picks, or raise GEN_NUM_PREDICT."
+)
 
 
 def describe_finish(event: Finished) -> str:

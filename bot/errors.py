@@ -7,6 +7,7 @@ boundary, so front ends only ever handle our own types::
     ├── ConfigError            a setting is missing or invalid (start-up stops)
     ├── InputError             the member's own mistake: empty, too long, control chars
     ├── TasteNotFound          the member has no taste with that id
+    ├── QueueTimeout           a request waited too long for a free generation slot
     ├── OllamaError            anything from the Ollama server
     │   ├── OllamaUnreachable  connection refused / timed out while connecting
     │   ├── ModelNotFound      the model is not pulled (HTTP 404)
@@ -37,6 +38,10 @@ class InputError(SuggestWatchError):
 
 class TasteNotFound(SuggestWatchError):
     """The member asked for a taste they do not have."""
+
+
+class QueueTimeout(SuggestWatchError):
+    """A request's turn did not come within the queue's wait limit; nothing ran."""
 
 
 class OllamaError(SuggestWatchError):

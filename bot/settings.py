@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     max_tastes_per_member: int = Field(200, ge=1, le=10_000)
     query_max_chars: int = Field(300, ge=10, le=2000)
     retrieval_limit: int = Field(3, ge=1, le=20)
+    # Cosine similarity a taste needs to shape a suggestion. bge-large-en-v1.5 scores
+    # even unrelated short texts around 0.4-0.6 (its model card: scores sit high, only the
+    # order is meaningful); see BENCHMARKS.md, "Minimum taste similarity".
+    min_taste_similarity: float = Field(0.6, ge=-1, le=1)
 
     # Generation options (Ollama's `options`)
     gen_temperature: float = Field(0.7, ge=0, le=2)
@@ -141,6 +145,8 @@ class DiscordSettings(Settings):
     discord_guild_id: int | None = Field(None, gt=0)
     stream_edit_interval: float = Field(1.0, ge=0.2, le=30)
     max_concurrent_generations: int = Field(2, ge=1, le=100)
+    # Seconds a /suggest may wait for a free generation slot before it is turned away.
+    suggest_queue_timeout: float = Field(600.0, ge=1, le=3600)
 
 
 SettingsT = TypeVar("SettingsT", bound=Settings)

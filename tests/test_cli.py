@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, build_parser, check_arguments, run
+from bot.cli import (
+    CUT_BY_LENGTH,
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    build_parser,
+    check_arguments,
+    run,
+)
 from bot.pipeline import data_dir
 from bot.pipeline.events import SuggestionStatus
 from bot.pipeline.records import Records, SuggestionRecord
@@ -40,7 +48,14 @@ class Session:
 
 @pytest.fixture
 def cli(fake_ollama: FakeOllama, tmp_path: Path) -> Session:
-    return Session(Settings(ollama_url=fake_ollama.url, data_dir=tmp_path, _env_file=None))
+    return Session(
+        Settings(
+            ollama_url=fake_ollama.url,
+            data_dir=tmp_path,
+            min_taste_similarity=-1.0,  # the fake's embeddings are not bge-large's
+            _env_file=None,
+        )
+    )
 
 
 async def test_prefer_then_tastes_lists_them_numbered(cli: Session) -> None:
@@ -66,6 +81,20 @@ async def test_suggest_shows_status_matches_with_scores_then_the_picks(
     assert "Asking llama3.1:8b for 3 pick(s)…" in cli.out
     assert fake_ollama.answer in cli.out
     assert "suggestion #1" in lines[-1]
+
+
+async def test_an_answer_cut_by_the_length_limit_says_so(cli: Session) -> None:
+    cli.settings = cli.settings.model_copy(update={"gen_num_predict": 16})
+
+    assert await cli("--member", "alice", "suggest", "heists") == EXIT_OK
+
+    assert CUT_BY_LENGTH in cli.out
+    assert cli.out.index(CUT_BY_LENGTH) < cli.out.index("suggestion #1")
+
+
+async def test_a_complete_answer_is_not_called_cut(cli: Session) -> None:
+    assert await cli("--member", "alice", "suggest", "heists") == EXIT_OK
+    assert CUT_BY_LENGTH not in cli.out
 
 
 async def test_suggest_without_tastes_says_how_to_add_them(cli: Session) -> None:
@@ -160,7 +189,8 @@ async def test_doctor_prints_the_pull_line_for_a_missing_model(
 
 def cli_env(fake: FakeOllama, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GEN_", "OLLAMA_"))}
-    env.update(OLLAMA_URL=fake.url, DATA_DIR=str(data_dir), PYTHONPATH=str(REPO), **extra)
+    env.update(OLLAMA_URL=fake.url, DATA_DIR=str(data_dir), PYTHONPATH=str(REPO))
+    env.update(MIN_TASTE_SIMILARITY="-1", **extra)  # the fake's embeddings are not bge-large's
     return env
 
 

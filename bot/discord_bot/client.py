@@ -18,6 +18,7 @@ import discord
 from discord.ext import commands
 
 from bot.discord_bot.error_handler import SuggestWatchTree
+from bot.discord_bot.streaming import DISCORD_WRITE_BUDGET, WriteBudget
 from bot.errors import ConfigError
 from bot.pipeline.pipeline import Pipeline
 from bot.settings import DiscordSettings
@@ -67,7 +68,15 @@ def describe_refused_sync(guild: discord.Object | None, exc: discord.HTTPExcepti
 class SuggestWatchBot(commands.Bot):
     """The bot, holding the pipeline every extension works through."""
 
-    def __init__(self, pipeline: Pipeline, settings: DiscordSettings, **options: Any) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        settings: DiscordSettings,
+        *,
+        write_budget: WriteBudget = DISCORD_WRITE_BUDGET,
+        **options: Any,
+    ) -> None:
+        """`write_budget` is Discord's per-message write limit (tests scale it down)."""
         # The bot never joins voice: spare the owner discord.py's warnings about the
         # optional voice libraries at every start.
         discord.VoiceClient.warn_nacl = False
@@ -82,6 +91,7 @@ class SuggestWatchBot(commands.Bot):
         )
         self.pipeline = pipeline
         self.settings = settings
+        self.write_budget = write_budget
         self._is_shutting_down = False
 
     async def setup_hook(self) -> None:

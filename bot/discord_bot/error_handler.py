@@ -21,6 +21,7 @@ from bot.errors import (
     OllamaError,
     OllamaStalled,
     OllamaUnreachable,
+    QueueTimeout,
     RecordsError,
     SuggestWatchError,
     TasteNotFound,
@@ -38,6 +39,11 @@ def describe_error(error: SuggestWatchError) -> str:
     """What a member reads for one of our errors."""
     if isinstance(error, InputError | TasteNotFound):
         return str(error)
+    if isinstance(error, QueueTimeout):
+        return (
+            "Too many suggestions are being written right now and your turn did not come "
+            "in time, so nothing was run. Please ask again in a few minutes."
+        )
     if isinstance(error, OllamaUnreachable):
         return "I can't reach the AI model right now. The owner has been told; please try later."
     if isinstance(error, ModelNotFound):

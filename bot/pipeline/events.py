@@ -36,6 +36,7 @@ class MatchedTaste:
 class SuggestionStatus(StrEnum):
     RUNNING = "running"
     COMPLETE = "complete"
+    CUT = "cut"  # the model stopped at the length limit (GEN_NUM_PREDICT) mid-answer
     INTERRUPTED = "interrupted"  # the stream broke after some text arrived
     FAILED = "failed"  # nothing usable arrived
     CANCELLED = "cancelled"  # the member (or shutdown) stopped it
@@ -92,12 +93,18 @@ class TextDelta:
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """The answer is complete and recorded."""
+    """The answer ended (complete, or cut by the length limit) and is recorded."""
 
     suggestion_id: int
     text: str
     timings: SuggestionTimings
     stats: GenerationStats | None
+    status: SuggestionStatus = SuggestionStatus.COMPLETE  # or CUT
+
+    @property
+    def is_cut(self) -> bool:
+        """The answer stopped at the length limit, not where the model meant to end."""
+        return self.status is SuggestionStatus.CUT
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,9 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 import httpx
 
@@ -171,7 +171,7 @@ class OllamaClient:
         messages: list[dict[str, str]],
         *,
         options: dict[str, Any] | None = None,
-    ) -> AsyncIterator[ChatChunk]:
+    ) -> AsyncGenerator[ChatChunk, None]:
         """Stream the model's answer as it is generated.
 
         Every piece of text is yielded as soon as it arrives, so whatever came before a
@@ -200,7 +200,10 @@ class OllamaClient:
                     ),
                 )
                 await _raise_for_status(response, "/api/chat", model)
-                lines = await stack.enter_async_context(contextlib.aclosing(response.aiter_lines()))
+                # httpx types `aiter_lines` as an iterator; it is an async generator, and
+                # closing it releases the response.
+                raw_lines = cast("AsyncGenerator[str, None]", response.aiter_lines())
+                lines = await stack.enter_async_context(contextlib.aclosing(raw_lines))
                 while True:
                     line = await self._within(deadline, has_chunk, anext(lines, None))
                     if line is None:

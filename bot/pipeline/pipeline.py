@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from dataclasses import dataclass
 
@@ -91,21 +91,11 @@ class Pipeline:
         self._vectors = vectors
         self._owner_id = owner_id
 
-    # -- input checks ---------------------------------------------------------------------
+    # -- tastes ---------------------------------------------------------------------------
 
     def check_taste(self, text: str) -> str:
         """The taste as it would be stored, or `InputError` saying why it cannot be."""
         return clean_text(text, max_chars=self.settings.taste_max_chars, what="A taste")
-
-    def check_request(self, query: str, count: int) -> str:
-        """The request as `suggest` would use it, or `InputError`; call it before
-        showing anything, so a bad request is refused at once."""
-        query = clean_text(query, max_chars=self.settings.query_max_chars, what="A request")
-        if not MIN_COUNT <= count <= MAX_COUNT:
-            raise InputError(f"Ask for {MIN_COUNT} to {MAX_COUNT} picks, not {count}.")
-        return query
-
-    # -- tastes ---------------------------------------------------------------------------
 
     async def prefer(self, member_id: str, text: str) -> Taste:
         """Store a taste for the member, in both stores or in neither."""
@@ -155,15 +145,26 @@ class Pipeline:
 
     # -- suggestions ----------------------------------------------------------------------
 
+    def check_request(self, query: str, count: int = DEFAULT_COUNT) -> str:
+        """Validate a suggestion request before it queues; returns the cleaned query.
+
+        Raises `InputError` saying what is wrong (empty, too long, count out of range).
+        """
+        query = clean_text(query, max_chars=self.settings.query_max_chars, what="A request")
+        if not MIN_COUNT <= count <= MAX_COUNT:
+            raise InputError(f"Ask for {MIN_COUNT} to {MAX_COUNT} picks, not {count}.")
+        return query
+
     async def suggest(
         self, member_id: str, query: str, count: int = DEFAULT_COUNT
-    ) -> AsyncIterator[SuggestionEvent]:
+    ) -> AsyncGenerator[SuggestionEvent, None]:
         """Stream one suggestion: `Retrieved`, `TextDelta`s, then `Finished` or `Failed`.
 
-        Raises `InputError` before any event for a bad request. Closing the generator
-        early (`aclose()`) closes the model's stream and records the suggestion as
-        cancelled with the text so far. The suggestion is recorded whatever happens;
-        while it streams, its text is saved every `CHECKPOINT_SECONDS`.
+        Raises `InputError` before any event for a bad request (see `check_request`).
+        Closing the generator early (`aclose()`) closes the model's stream and records the
+        suggestion as cancelled with the text so far. The suggestion is recorded whatever
+        happens; an answer stopped by the length limit is recorded as cut. While it
+        streams, its text is saved every `CHECKPOINT_SECONDS`.
         """
         query = self.check_request(query, count)
 
@@ -243,8 +244,12 @@ class Pipeline:
             )
             await record(SuggestionStatus.CANCELLED, "Stopped before the answer was complete.")
             raise
-        await record(SuggestionStatus.COMPLETE)
-        yield Finished(retrieved.suggestion_id, "".join(parts), timings(), stats)
+        status = SuggestionStatus.COMPLETE
+        if stats is not None and stats.done_reason == "length":
+            status = SuggestionStatus.CUT
+            log.info("Suggestion #%d was cut by the length limit", retrieved.suggestion_id)
+        await record(status)
+        yield Finished(retrieved.suggestion_id, "".join(parts), timings(), stats, status)
 
     async def _checkpoint(self, suggestion_id: int, text: str) -> None:
         try:
@@ -261,10 +266,11 @@ class Pipeline:
         # The record is the truth: a vector without its row (a crash mid-forget) is skipped.
         found = await self._records.get_tastes(member_id, [hit.taste_id for hit in hits])
         searched = time.perf_counter()
+        # Only tastes close enough to the request shape the answer (MIN_TASTE_SIMILARITY).
         matches = tuple(
             MatchedTaste(hit.taste_id, found[hit.taste_id].text, hit.score)
             for hit in hits
-            if hit.taste_id in found
+            if hit.taste_id in found and hit.score >= self.settings.min_taste_similarity
         )
         has_tastes = bool(matches) or await self._records.count_tastes(member_id) > 0
         timings = SuggestionTimings(

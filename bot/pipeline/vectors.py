@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -186,9 +187,7 @@ class PerMemberCollections:
         keep = {collection_name(member_id) for member_id in member_ids}
         stale = [name for name in await self.dimensions() if name not in keep]
         for name in stale:
-            await self._run(
-                "remove stale vectors", lambda n=name: self._client.delete_collection(n)
-            )
+            await self._run("remove stale vectors", partial(self._client.delete_collection, name))
             self._sizes.pop(name, None)
         return len(stale)
 

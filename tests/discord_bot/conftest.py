@@ -19,7 +19,7 @@ import discord
 import pytest
 
 from bot.discord_bot.client import SuggestWatchBot
-from bot.discord_bot.streaming import STILL_WRITING_MARK
+from bot.discord_bot.streaming import STILL_WRITING_MARK, WriteBudget
 from bot.pipeline.pipeline import Pipeline, open_pipeline
 from bot.pipeline.records import Records
 from bot.settings import DiscordSettings
@@ -27,6 +27,9 @@ from tests.fakes.discord_server import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.ollama_server import FakeOllama
 
 EDIT_INTERVAL = 0.2  # the smallest STREAM_EDIT_INTERVAL the settings allow
+# Discord's write budget (5 writes in any 5 s) scaled down with the interval, on both
+# sides: the fake Discord enforces it with 429s, the bot paces itself by it.
+WRITE_BUDGET = WriteBudget(writes=5, window=1.0)
 ALICE = 111_111_111_111_111_111
 BOB = 222_222_222_222_222_222
 NO_PINGS = {"parse": []}
@@ -41,7 +44,7 @@ async def fake_ollama() -> AsyncIterator[FakeOllama]:
 
 @pytest.fixture
 async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as fake:
+    async with FakeDiscord(write_budget=(WRITE_BUDGET.writes, WRITE_BUDGET.window)) as fake:
         yield fake
 
 
@@ -57,6 +60,8 @@ def make_settings(
         "max_concurrent_generations": 2,
         "ollama_idle_timeout": 0.5,
         "ollama_first_token_timeout": 5.0,
+        # Some answers here are long on purpose; the length cut has its own tests.
+        "gen_num_predict": 8192,
         "_env_file": None,
     }
     values.update(overrides)
@@ -134,7 +139,9 @@ async def running_bot(
     """Open the pipeline and run the bot against the fakes; close both on exit."""
     async with AsyncExitStack() as stack:
         pipeline = await stack.enter_async_context(open_pipeline(settings))
-        bot = SuggestWatchBot(pipeline, settings, guild_ready_timeout=0.1)
+        bot = SuggestWatchBot(
+            pipeline, settings, write_budget=WRITE_BUDGET, guild_ready_timeout=0.1
+        )
         harness = Harness(fake, ollama, settings, pipeline, bot)
         track_completion(bot, harness.completed)
         await stack.enter_async_context(fake.running(bot))
@@ -181,6 +188,28 @@ def edit_gaps(fake: FakeDiscord, message_id: int) -> list[float]:
         request.time for request in fake.message_writes(message_id) if request.method == "PATCH"
     ]
     return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+def writes_of(fake: FakeDiscord, message_id: int) -> list[float]:
+    """When the fake accepted each write (edit or send) of one message."""
+    return [
+        request.time
+        for request in fake.message_writes(message_id)
+        if request.method in ("PATCH", "POST") and request.status == 200
+    ]
+
+
+def assert_within_budget(fake: FakeDiscord, message_id: int) -> None:
+    """No window of the budget's length saw more writes of the message than it allows."""
+    times = writes_of(fake, message_id)
+    for index, start in enumerate(times):
+        in_window = [t for t in times[index:] if t < start + WRITE_BUDGET.window]
+        assert len(in_window) <= WRITE_BUDGET.writes, f"{len(in_window)} writes in one window"
+
+
+def rate_limited(fake: FakeDiscord) -> list[str]:
+    """The requests the fake answered with a 429."""
+    return [f"{r.method} {r.path}" for r in fake.requests if r.status == 429]
 
 
 def words(text: str) -> list[str]:

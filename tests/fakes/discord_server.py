@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -40,6 +41,10 @@ from aiohttp import WSMsgType, web
 API_PREFIX = "/api/v10"
 ACK_DEADLINE_SECONDS = 3.0
 HEARTBEAT_INTERVAL_MS = 41_250
+# Discord's budget for writes of one message, and of one channel's messages (writes, s).
+WRITE_BUDGET = (5, 5.0)
+TOKEN_LIFETIME_SECONDS = 15 * 60.0
+MESSAGE_CONTENT_LIMIT = 2000
 EPHEMERAL_FLAG = 64
 LOADING_FLAG = 128
 DISCORD_EPOCH_MS = 1_420_070_400_000
@@ -184,9 +189,21 @@ class _GatewaySession:
 class FakeDiscord:
     """REST + gateway fake of Discord on 127.0.0.1 with a free port."""
 
-    def __init__(self, *, ack_deadline: float = ACK_DEADLINE_SECONDS) -> None:
+    def __init__(
+        self,
+        *,
+        ack_deadline: float = ACK_DEADLINE_SECONDS,
+        write_budget: tuple[int, float] = WRITE_BUDGET,
+        token_lifetime: float = TOKEN_LIFETIME_SECONDS,
+    ) -> None:
         self._ids = itertools.count(1)
         self.ack_deadline = ack_deadline
+        # Writes Discord accepts per message, and per channel on the bot-token routes,
+        # within a sliding window (writes, seconds); more are answered with a 429.
+        self.write_budget = write_budget
+        # Seconds an interaction's token may be used for webhook writes (Discord: 15 min).
+        self.token_lifetime = token_lifetime
+        self._recent_writes: dict[tuple[str, int], list[float]] = {}
         self.application_id = self.new_id()
         self.bot_user_id = self.application_id
         self.owner_id = self.new_id()
@@ -798,6 +815,8 @@ class FakeDiscord:
         self.requests.append(recorded)
         try:
             response = self._rate_limited(recorded) or self._route(recorded)
+        except _OverBudget as over:
+            response = _too_many_requests(over.retry_after, over.bucket, self.write_budget[0])
         except _ApiError as error:
             response = _json_response(
                 {"message": error.message, "code": error.code}, status=error.status
@@ -822,23 +841,34 @@ class FakeDiscord:
         for rule in self._rate_limits:
             if rule.remaining > 0 and recorded.matches(rule.method, rule.path_regex):
                 rule.remaining -= 1
-                body = {
-                    "message": "You are being rate limited.",
-                    "retry_after": rule.retry_after,
-                    "global": False,
-                }
-                headers = {
-                    "Via": "1.1 google",
-                    "X-RateLimit-Limit": "5",
-                    "X-RateLimit-Remaining": "0",
-                    "X-RateLimit-Reset": f"{time.time() + rule.retry_after:.3f}",
-                    "X-RateLimit-Reset-After": f"{rule.retry_after:.3f}",
-                    "X-RateLimit-Bucket": "fake-bucket",
-                    "X-RateLimit-Scope": "user",
-                    "Retry-After": str(max(1, round(rule.retry_after))),
-                }
-                return _json_response(body, status=429, headers=headers)
+                return _too_many_requests(rule.retry_after, "fake-bucket", 5)
         return None
+
+    def _spend_write(self, recorded: RecordedRequest, scope: str, key: int) -> None:
+        """Count one write of a message or channel; over the budget, refuse it (429)."""
+        writes, window = self.write_budget
+        since = recorded.time - window
+        recent = [t for t in self._recent_writes.get((scope, key), []) if t > since]
+        if len(recent) >= writes:
+            self._recent_writes[(scope, key)] = recent
+            raise _OverBudget(recent[-writes] + window - recorded.time, f"{scope}-{key}")
+        recent.append(recorded.time)
+        self._recent_writes[(scope, key)] = recent
+
+    @staticmethod
+    def _check_content(payload: dict[str, Any] | None) -> None:
+        """Discord refuses a message longer than its limit with a 400, as here."""
+        content = (payload or {}).get("content") or ""
+        if len(content) > MESSAGE_CONTENT_LIMIT:
+            raise _ApiError(
+                400,
+                50035,
+                f"Invalid Form Body: content: Must be {MESSAGE_CONTENT_LIMIT} or fewer in length.",
+            )
+
+    def _check_token(self, recorded: RecordedRequest, interaction: FakeInteraction) -> None:
+        if recorded.time - interaction.dispatched_at > self.token_lifetime:
+            raise _ApiError(401, 50027, "Invalid Webhook Token")
 
     def _route(self, recorded: RecordedRequest) -> web.Response:
         for method, pattern, handler in self._routes():
@@ -962,6 +992,7 @@ class FakeDiscord:
         body = recorded.json or {}
         callback_type = body.get("type")
         data = body.get("data") or {}
+        self._check_content(data)
         interaction.callback_type = callback_type
         interaction.callback_data = data
         interaction.callback_at = recorded.time
@@ -1010,9 +1041,11 @@ class FakeDiscord:
         self.messages[message.id] = message
         return message
 
-    def _webhook_message(self, application_id: str, token: str, which: str) -> FakeMessage:
+    def _webhook_message(
+        self, recorded: RecordedRequest, application_id: str, token: str, which: str
+    ) -> FakeMessage:
         self._check_application(application_id)
-        self._interaction_by_token(token)
+        self._check_token(recorded, self._interaction_by_token(token))
         message_id = self._originals.get(token) if which == "@original" else int(which)
         message = self.messages.get(message_id) if message_id is not None else None
         is_answer = message is not None and (
@@ -1025,14 +1058,16 @@ class FakeDiscord:
     def _get_webhook_message(
         self, recorded: RecordedRequest, application_id: str, token: str, which: str
     ) -> web.Response:
-        message = self._webhook_message(application_id, token, which)
+        message = self._webhook_message(recorded, application_id, token, which)
         recorded.message_id = message.id
         return _json_response(self._message_json(message))
 
     def _patch_webhook_message(
         self, recorded: RecordedRequest, application_id: str, token: str, which: str
     ) -> web.Response:
-        message = self._webhook_message(application_id, token, which)
+        message = self._webhook_message(recorded, application_id, token, which)
+        self._check_content(recorded.json)
+        self._spend_write(recorded, "message", message.id)
         payload = recorded.json or {}
         message.apply(payload)
         message.flags &= ~LOADING_FLAG
@@ -1043,7 +1078,7 @@ class FakeDiscord:
     def _delete_webhook_message(
         self, recorded: RecordedRequest, application_id: str, token: str, which: str
     ) -> web.Response:
-        message = self._webhook_message(application_id, token, which)
+        message = self._webhook_message(recorded, application_id, token, which)
         message.is_deleted = True
         recorded.message_id = message.id
         return web.Response(status=204)
@@ -1055,6 +1090,8 @@ class FakeDiscord:
         interaction = self._interaction_by_token(token)
         if not interaction.is_acknowledged:
             raise _ApiError(404, 10015, "Unknown Webhook")
+        self._check_token(recorded, interaction)
+        self._check_content(recorded.json)
         message = self._new_message(interaction.channel_id, interaction.guild_id, token)
         message.apply(recorded.json or {})
         self._followups.setdefault(token, []).append(message.id)
@@ -1073,6 +1110,8 @@ class FakeDiscord:
         return message
 
     def _post_channel_message(self, recorded: RecordedRequest, channel_id: str) -> web.Response:
+        self._check_content(recorded.json)
+        self._spend_write(recorded, "channel", int(channel_id))
         message = self._new_message(int(channel_id), self.guild_id, None)
         message.apply(recorded.json or {})
         recorded.message_id = message.id
@@ -1091,6 +1130,9 @@ class FakeDiscord:
         message = self._channel_message(channel_id, message_id)
         if message.is_ephemeral:
             raise _ApiError(404, 10008, "Unknown Message")
+        self._check_content(recorded.json)
+        self._spend_write(recorded, "channel", int(channel_id))
+        self._spend_write(recorded, "message", message.id)
         message.apply(recorded.json or {})
         message.edited_at.append(recorded.time)
         recorded.message_id = message.id
@@ -1120,6 +1162,29 @@ class FakeDiscord:
             message.reactions.discard(key)
             self._spawn(self.dispatch_reaction_remove(self.bot_user_id, message.id, emoji=emoji))
         return web.Response(status=204)
+
+
+class _OverBudget(Exception):
+    def __init__(self, retry_after: float, bucket: str) -> None:
+        super().__init__(f"over the write budget of {bucket}")
+        self.retry_after = retry_after
+        self.bucket = bucket
+
+
+def _too_many_requests(retry_after: float, bucket: str, limit: int) -> web.Response:
+    """A 429 as Discord sends it: JSON with `retry_after`, Via (not Cloudflare), headers."""
+    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
+    headers = {
+        "Via": "1.1 google",
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+        "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+        "X-RateLimit-Bucket": bucket,
+        "X-RateLimit-Scope": "user",
+        "Retry-After": str(max(1, math.ceil(retry_after))),
+    }
+    return _json_response(body, status=429, headers=headers)
 
 
 class _ApiError(Exception):

@@ -392,15 +392,24 @@ class FakeOllama:
         if self.first_token_delay:
             await asyncio.sleep(self.first_token_delay)
         tokens = split_tokens(self.answer)
+        # Like Ollama, stop at `num_predict` tokens and say so with done_reason "length".
+        num_predict = (body.get("options") or {}).get("num_predict")
+        done_reason = "stop"
+        if isinstance(num_predict, int) and 0 <= num_predict < len(tokens):
+            tokens, done_reason = tokens[:num_predict], "length"
         prompt_tokens = sum(
             len(_WORD.findall(str(message.get("content", ""))))
             for message in body.get("messages", [])
         )
         if body.get("stream", True) is False:
-            final = self._final_chunk(model, tokens, prompt_tokens, started, time.monotonic())
-            final["message"]["content"] = self.answer
+            final = self._final_chunk(
+                model, tokens, prompt_tokens, started, time.monotonic(), done_reason
+            )
+            final["message"]["content"] = "".join(tokens)
             return web.json_response(final)
-        return await self._stream_chat(request, model, tokens, prompt_tokens, started, fault)
+        return await self._stream_chat(
+            request, model, tokens, prompt_tokens, started, fault, done_reason
+        )
 
     async def _stream_chat(
         self,
@@ -410,6 +419,7 @@ class FakeOllama:
         prompt_tokens: int,
         started: float,
         fault: Fault | None,
+        done_reason: str = "stop",
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": NDJSON})
         await response.prepare(request)
@@ -428,7 +438,9 @@ class FakeOllama:
                 await self._inject(request, response, fault)
                 if fault.kind is not FaultKind.MALFORMED_LINE:
                     return response
-            final = self._final_chunk(model, tokens, prompt_tokens, started, first_token_at)
+            final = self._final_chunk(
+                model, tokens, prompt_tokens, started, first_token_at, done_reason
+            )
             await self._write_line(response, final)
             await response.write_eof()
         except (asyncio.CancelledError, ConnectionResetError):
@@ -475,7 +487,12 @@ class FakeOllama:
 
     @staticmethod
     def _final_chunk(
-        model: str, tokens: list[str], prompt_tokens: int, started: float, first_token_at: float
+        model: str,
+        tokens: list[str],
+        prompt_tokens: int,
+        started: float,
+        first_token_at: float,
+        done_reason: str = "stop",
     ) -> dict[str, Any]:
         now = time.monotonic()
         return {
@@ -483,7 +500,7 @@ class FakeOllama:
             "created_at": _now(),
             "message": {"role": "assistant", "content": ""},
             "done": True,
-            "done_reason": "stop",
+            "done_reason": done_reason,
             "total_duration": _ns(now - started),
             "load_duration": _ns(first_token_at - started),
             "prompt_eval_count": prompt_tokens,

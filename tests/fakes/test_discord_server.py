@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
@@ -120,3 +121,36 @@ async def test_wait_for_times_out_when_nothing_happens() -> None:
     async with FakeDiscord() as fake:
         with pytest.raises(TimeoutError):
             await fake.wait_for(lambda: fake.requests, timeout=0.05)
+
+
+async def test_writes_over_the_budget_of_a_message_get_a_429_like_discords() -> None:
+    async with FakeDiscord(write_budget=(5, 60.0)) as fake, aiohttp.ClientSession() as http:
+        channel = f"{fake.api_base}/channels/{fake.channel_id}/messages"
+        async with http.post(channel, json={"content": "0"}) as created:
+            message_id = (await created.json())["id"]
+        statuses = []
+        for n in range(1, 6):
+            async with http.patch(f"{channel}/{message_id}", json={"content": str(n)}) as edit:
+                statuses.append(edit.status)
+                if edit.status == 429:
+                    body, headers = await edit.json(), edit.headers
+
+        assert statuses == [200, 200, 200, 200, 429]  # the post and four edits fill 5
+        assert 0 < body["retry_after"] <= 60
+        assert body["global"] is False
+        assert headers["Via"]  # discord.py treats a 429 without Via as a Cloudflare ban
+        assert headers["X-RateLimit-Remaining"] == "0"
+        assert float(headers["X-RateLimit-Reset-After"]) == pytest.approx(
+            body["retry_after"], abs=0.01
+        )
+        assert fake.messages[int(message_id)].content == "4"  # the refused edit changed nothing
+
+
+async def test_an_interaction_token_expires_after_its_lifetime() -> None:
+    async with FakeDiscord(token_lifetime=0.0) as fake, fake.running(EchoBot(fake.guild_id)):
+        interaction = await fake.dispatch_slash("echo", {"text": "hi"})
+        [edit] = await fake.wait_for_request("PATCH", r"/webhooks/\d+/[^/]+/messages/@original")
+
+        assert interaction.is_acknowledged  # the callback needs no token lifetime
+        assert edit.status == 401
+        assert fake.original(interaction.token).content == ""

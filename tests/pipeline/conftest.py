@@ -14,7 +14,14 @@ from tests.fakes.ollama_server import FakeOllama
 
 @pytest.fixture
 def settings(fake_ollama: FakeOllama, tmp_path: Path) -> Settings:
-    return Settings(ollama_url=fake_ollama.url, data_dir=tmp_path / "data", _env_file=None)
+    return Settings(
+        ollama_url=fake_ollama.url,
+        data_dir=tmp_path / "data",
+        # The fake's word-hash embeddings score unrelated text near 0, not like bge-large:
+        # no floor here; the floor's own tests set it.
+        min_taste_similarity=-1.0,
+        _env_file=None,
+    )
 
 
 @pytest.fixture

@@ -30,7 +30,14 @@ from bot.pipeline.owners import ProcessOwner
 from bot.pipeline.pipeline import Pipeline, open_pipeline
 from bot.pipeline.records import SCHEMA_VERSION, Records
 from bot.settings import Settings
-from tests.fakes.ollama_server import DEFAULT_ANSWER, FakeOllama, Fault, FaultKind, unused_port
+from tests.fakes.ollama_server import (
+    DEFAULT_ANSWER,
+    FakeOllama,
+    Fault,
+    FaultKind,
+    split_tokens,
+    unused_port,
+)
 
 TASTES = (
     "slow thoughtful sci-fi like Arrival",
@@ -568,3 +575,60 @@ async def test_health_still_counts_collections_when_the_embedding_model_is_missi
     assert not checks["Embedding model"].ok
     assert checks["Vector store"].ok
     assert checks["Vector store"].detail.startswith("1 member collection(s)")
+
+
+# -- the similarity floor and honest endings ------------------------------------------------
+
+
+async def test_only_tastes_at_or_above_the_similarity_floor_shape_the_answer(
+    settings: Settings, fake_ollama: FakeOllama
+) -> None:
+    floored = settings.model_copy(update={"min_taste_similarity": 0.5})
+    async with open_pipeline(floored) as pipeline:
+        await pipeline.prefer("alice", "slow thoughtful sci-fi like Arrival")
+        await pipeline.prefer("alice", "romantic comedies from the nineties")
+        events = await collect(pipeline, "alice", "thoughtful sci-fi like Arrival")
+
+    retrieved = events[0]
+    assert isinstance(retrieved, Retrieved)
+    assert [m.text for m in retrieved.matches] == ["slow thoughtful sci-fi like Arrival"]
+    assert all(m.score >= 0.5 for m in retrieved.matches)
+    assert "romantic comedies" not in chat_prompt(fake_ollama)
+
+
+async def test_tastes_all_below_the_floor_leave_none_matched_but_the_member_has_tastes(
+    settings: Settings, fake_ollama: FakeOllama
+) -> None:
+    floored = settings.model_copy(update={"min_taste_similarity": 0.5})
+    async with open_pipeline(floored) as pipeline:
+        await pipeline.prefer("alice", "romantic comedies from the nineties")
+        events = await collect(pipeline, "alice", "space battles")
+
+    retrieved = events[0]
+    assert isinstance(retrieved, Retrieved)
+    assert retrieved.matches == () and retrieved.has_tastes
+    assert "romantic comedies" not in chat_prompt(fake_ollama)
+
+
+async def test_an_answer_cut_by_the_length_limit_is_recorded_as_cut(
+    settings: Settings, fake_ollama: FakeOllama
+) -> None:
+    short = settings.model_copy(update={"gen_num_predict": 16})
+    async with open_pipeline(short) as pipeline:
+        events = await collect(pipeline, "alice", "heists")
+        finished = events[-1]
+        assert isinstance(finished, Finished)
+        assert finished.is_cut and finished.status is SuggestionStatus.CUT
+        stored = await pipeline._records.get_suggestion(finished.suggestion_id)
+
+    assert stored is not None and stored.status is SuggestionStatus.CUT
+    assert len(split_tokens(finished.text)) == 16
+
+
+async def test_check_request_cleans_a_good_request_and_refuses_a_bad_one(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    assert pipeline.check_request("  a   tense thriller ", 3) == "a tense thriller"
+    with pytest.raises(InputError, match="300"):
+        pipeline.check_request("q" * 301)
+    assert fake_ollama.requests == []

@@ -21,6 +21,7 @@ FORGET_ALL = "all"
 AUTOCOMPLETE_LIMIT = 25  # Discord shows at most 25 choices
 CHOICE_NAME_LIMIT = 100
 CONFIRM_TIMEOUT_SECONDS = 60.0
+EXPIRED_CONFIRMATION = "No answer in time, so your tastes are kept. Ask again to forget them."
 
 
 def member_id_of(interaction: discord.Interaction) -> str:
@@ -64,10 +65,20 @@ def find_taste(tastes: list[Taste], wanted: str) -> Taste | None:
 class ConfirmForgetAll(discord.ui.View):
     """Yes / Cancel under the private question "forget all your tastes?"."""
 
-    def __init__(self, bot: SuggestWatchBot, member_id: str) -> None:
+    def __init__(self, bot: SuggestWatchBot, member_id: str, question: discord.Interaction) -> None:
         super().__init__(timeout=CONFIRM_TIMEOUT_SECONDS)
         self.bot = bot
         self.member_id = member_id
+        self._question = question  # the interaction whose private answer holds the buttons
+
+    async def on_timeout(self) -> None:
+        """Unanswered in time: take the dead buttons away and say nothing was forgotten."""
+        try:
+            await self._question.edit_original_response(
+                content=EXPIRED_CONFIRMATION, view=None, allowed_mentions=NO_PINGS
+            )
+        except discord.HTTPException as exc:
+            log.warning("Could not tidy an expired forget-all confirmation: %s", exc)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return member_id_of(interaction) == self.member_id
@@ -148,7 +159,7 @@ class Tastes(commands.Cog):
             return
         await interaction.edit_original_response(
             content=f"Forget all {count} of your tastes? This cannot be undone.",
-            view=ConfirmForgetAll(self.bot, member_id),
+            view=ConfirmForgetAll(self.bot, member_id, interaction),
             allowed_mentions=NO_PINGS,
         )
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
+import pytest
+
 from tests.discord_bot.conftest import ALICE, BOB, Harness
 from tests.fakes.discord_server import CALLBACK_AUTOCOMPLETE_RESULT
 
@@ -160,3 +164,20 @@ async def test_help_explains_how_to_start(harness: Harness) -> None:
     reply = harness.private_reply(await harness.slash("help"))
     assert "/prefer" in reply
     assert "/suggest" in reply
+
+
+async def test_an_unanswered_forget_all_confirmation_loses_its_buttons(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # load_extension made its own module object: patch the one the bot runs.
+    loaded = sys.modules["bot.discord_bot.exts.tastes"]
+    monkeypatch.setattr(loaded, "CONFIRM_TIMEOUT_SECONDS", 0.3)
+    await harness.pipeline.prefer(str(ALICE), "slow cinema")
+
+    interaction = await harness.slash("forget", {"taste": "all"})
+    question = harness.fake.original(interaction.token)
+    assert question.custom_ids  # Yes / Cancel
+
+    await harness.fake.wait_for(lambda: question.custom_ids == [])
+    assert question.content == loaded.EXPIRED_CONFIRMATION
+    assert [taste.text for taste in await harness.pipeline.tastes(str(ALICE))] == ["slow cinema"]

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import discord
 from discord import app_commands
@@ -14,16 +14,17 @@ from discord.ext import commands
 
 from bot.discord_bot import NO_PINGS
 from bot.discord_bot.client import SuggestWatchBot
-from bot.discord_bot.error_handler import (
-    ORIGINAL_IS_WRITTEN,
-    describe_error,
-    handle_command_error,
-    log_fault,
-)
+from bot.discord_bot.error_handler import describe_error, handle_command_error, log_fault
 from bot.discord_bot.exts.suggest import _render as render
+from bot.discord_bot.exts.suggest._delivery import MessageLinks, ReplyDelivery
 from bot.discord_bot.exts.suggest._slots import GenerationSlots
-from bot.discord_bot.streaming import STILL_WRITING_MARK, EditableMessage, StreamedReply
-from bot.errors import InputError, SuggestWatchError
+from bot.discord_bot.streaming import (
+    MESSAGE_LIMIT,
+    STILL_WRITING_MARK,
+    StreamedReply,
+    WriteWindow,
+)
+from bot.errors import InputError, QueueTimeout, SuggestWatchError
 from bot.pipeline.events import Failed, Finished, Retrieved, TextDelta
 from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT
 
@@ -35,6 +36,16 @@ RATING_EMOJIS = ("👍", "👎")
 SHUTDOWN_GRACE_SECONDS = 5.0
 # Fixed, so a Stop button left on an answer by a restart still reaches `ExpiredStop`.
 STOP_CUSTOM_ID = "suggest:stop"
+
+Reply = StreamedReply[discord.Message]
+
+
+def with_ending(content: str, ending: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`content` followed by `ending`, shortened (never the ending) to fit one message."""
+    room = limit - len(ending) - 2
+    if len(content) > room:
+        content = content[: max(room - 1, 0)].rstrip() + "…"
+    return f"{content}\n\n{ending}".strip()
 
 
 class StopButton(discord.ui.View):
@@ -88,7 +99,7 @@ class ExpiredStop(discord.ui.View):
         content = interaction.message.content if interaction.message else ""
         content = content.replace(STILL_WRITING_MARK, "").rstrip()
         await interaction.response.edit_message(
-            content=f"{content}\n\n{render.CUT_BY_RESTART}".strip(),
+            content=with_ending(content, render.CUT_BY_RESTART),
             view=None,
             allowed_mentions=NO_PINGS,
         )
@@ -98,11 +109,10 @@ class ExpiredStop(discord.ui.View):
 class _Outcome:
     """How one generation ended, for the final edit and the rating prompt."""
 
-    suggestion_id: int | None = None
     footer: str = ""
+    is_started: bool = False  # retrieval is done: the header shows the request and tastes
     is_finished: bool = False
     refused: InputError | None = None
-    linked: set[int] = field(default_factory=set)  # ids of the messages linked so far
 
 
 class Suggest(commands.Cog):
@@ -110,7 +120,11 @@ class Suggest(commands.Cog):
 
     def __init__(self, bot: SuggestWatchBot) -> None:
         self.bot = bot
-        self.slots = GenerationSlots(bot.settings.max_concurrent_generations)
+        self.slots = GenerationSlots(
+            bot.settings.max_concurrent_generations, bot.settings.suggest_queue_timeout
+        )
+        # Replies written through a channel (their tokens expired) share its write budget.
+        self._channel_windows: dict[int, WriteWindow] = {}
         self.is_shutting_down = False
         # The generation of every answer being written -> set when its last edit is done.
         self._in_flight: dict[asyncio.Task[None], asyncio.Event] = {}
@@ -162,6 +176,15 @@ class Suggest(commands.Cog):
                 render.RESTARTING_TRY_LATER, ephemeral=True, allowed_mentions=NO_PINGS
             )
             return
+        try:
+            # A bad request is refused privately before it takes a place in the queue.
+            query = self.bot.pipeline.check_request(query, count)
+        except InputError as exc:
+            log_fault(exc, "/suggest")
+            await interaction.response.send_message(
+                describe_error(exc), ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
         if not self.slots.claim_member(member_id):
             await interaction.response.send_message(
                 render.ALREADY_RUNNING, ephemeral=True, allowed_mentions=NO_PINGS
@@ -177,15 +200,16 @@ class Suggest(commands.Cog):
     async def _answer(
         self, interaction: discord.Interaction, member_id: str, query: str, count: int
     ) -> None:
-        reply = self._new_reply(interaction)
+        links = MessageLinks(self.bot.pipeline, interaction.channel_id)
+        reply = self._new_reply(interaction, links)
         outcome = _Outcome()
         generation = asyncio.create_task(
-            self._generate(reply, outcome, interaction, member_id, query, count)
+            self._generate(reply, links, outcome, member_id, query, count)
         )
         answered = asyncio.Event()
         self._in_flight[generation] = answered
         try:
-            await self._follow(interaction, reply, outcome, generation)
+            await self._follow(interaction, reply, links, outcome, generation, query, count)
         finally:
             del self._in_flight[generation]
             answered.set()
@@ -193,12 +217,19 @@ class Suggest(commands.Cog):
     async def _follow(
         self,
         interaction: discord.Interaction,
-        reply: StreamedReply,
+        reply: Reply,
+        links: MessageLinks,
         outcome: _Outcome,
         generation: asyncio.Task[None],
+        query: str,
+        count: int,
     ) -> None:
         """Wait for the generation, then give the reply its last edit."""
-        stop = StopButton(interaction.user.id, on_stop=generation.cancel)
+
+        def stop_generation() -> None:
+            generation.cancel()
+
+        stop = StopButton(interaction.user.id, on_stop=stop_generation)
         reply.set_view(stop)
         try:
             await asyncio.wait({generation})
@@ -208,82 +239,87 @@ class Suggest(commands.Cog):
                 await reply.abandon()
         stop.stop()
 
+        if not outcome.is_started:
+            # Whatever ended the wait (Stop, the queue limit, retrieval failing), the
+            # waiting status goes.
+            reply.set_header(render.request_line(query, count))
         if generation.cancelled():
             outcome.footer = render.RESTARTING if self.is_shutting_down else render.STOPPED
-        elif generation.exception() is not None:
+        elif (error := generation.exception()) is not None:
             await reply.finish(render.BROKEN)
-            await self._close_reply(interaction, outcome, reply.messages)
-            raise generation.exception()  # type: ignore[misc]  # to the central handler
+            await links.close_reply()
+            raise error  # to the central handler
         elif outcome.refused is not None and not reply.body:
             await self._refuse(interaction, reply, outcome.refused)
             return
 
         messages = await reply.finish(outcome.footer)
-        await self._close_reply(interaction, outcome, messages)
-        await self._offer_rating(outcome, messages)
+        await links.close_reply()
+        if outcome.is_finished and messages:
+            await self._offer_rating(messages[-1])
 
-    def _new_reply(self, interaction: discord.Interaction) -> StreamedReply:
-        async def edit_first(content: str, view: discord.ui.View | None) -> EditableMessage:
-            interaction.extras[ORIGINAL_IS_WRITTEN] = True
-            return await interaction.edit_original_response(
-                content=content, view=view, allowed_mentions=NO_PINGS
-            )
-
-        async def send_more(content: str) -> EditableMessage:
-            return await interaction.followup.send(content, wait=True, allowed_mentions=NO_PINGS)
-
+    def _new_reply(self, interaction: discord.Interaction, links: MessageLinks) -> Reply:
+        channel_id = interaction.channel_id or 0
+        window = self._channel_windows.setdefault(channel_id, WriteWindow(self.bot.write_budget))
+        delivery = ReplyDelivery(interaction, links, window)
         return StreamedReply(
-            edit_first=edit_first,
-            send_more=send_more,
+            edit_first=delivery.edit_first,
+            send_more=delivery.send_more,
+            edit_more=delivery.edit_more,
             interval=self.bot.settings.stream_edit_interval,
+            budget=self.bot.write_budget,
         )
 
     async def _generate(
         self,
-        reply: StreamedReply,
+        reply: Reply,
+        links: MessageLinks,
         outcome: _Outcome,
-        interaction: discord.Interaction,
         member_id: str,
         query: str,
         count: int,
     ) -> None:
         """Wait for a slot, then render the pipeline's events into `reply`."""
 
-        def show_waiting(running: int) -> None:
-            reply.set_header(render.waiting(running, self.slots.limit))
+        def show_place(place: int) -> None:
+            reply.set_header(render.waiting(place, self.slots.limit))
             reply.start()
 
-        async with self.slots.generation(on_wait=show_waiting):
-            try:
+        try:
+            async with self.slots.generation(on_place=show_place):
                 events = self.bot.pipeline.suggest(member_id, query, count)
                 async with aclosing(events):
                     async for event in events:
-                        self._render(reply, outcome, event)
-                        await self._link(interaction, outcome, reply.messages)
-            except InputError as exc:
-                log_fault(exc, "/suggest")
-                outcome.refused = exc
-                outcome.footer = f"⚠️ {describe_error(exc)}"
+                        await self._render(reply, links, outcome, event)
+        except QueueTimeout as exc:
+            log_fault(exc, f"/suggest of member {member_id} waiting for a slot")
+            outcome.footer = f"⚠️ {describe_error(exc)}"
+        except InputError as exc:
+            log_fault(exc, "/suggest")
+            outcome.refused = exc
+            outcome.footer = f"⚠️ {describe_error(exc)}"
 
     @staticmethod
-    def _render(reply: StreamedReply, outcome: _Outcome, event: object) -> None:
+    async def _render(reply: Reply, links: MessageLinks, outcome: _Outcome, event: object) -> None:
         match event:
             case Retrieved():
-                outcome.suggestion_id = event.suggestion_id
+                outcome.is_started = True
                 reply.set_header(render.retrieved(event))
                 reply.start()
+                await links.set_suggestion(event.suggestion_id)
             case TextDelta(text=text):
                 reply.append(text)
             case Finished():
                 outcome.is_finished = True
-                outcome.footer = render.RATE_PROMPT
+                outcome.footer = render.finished(event)
             case Failed():
-                outcome.suggestion_id = event.suggestion_id
                 outcome.footer = render.failed(event)
                 reply.start()
+                if event.suggestion_id is not None:
+                    await links.set_suggestion(event.suggestion_id)
 
     async def _refuse(
-        self, interaction: discord.Interaction, reply: StreamedReply, error: InputError
+        self, interaction: discord.Interaction, reply: Reply, error: InputError
     ) -> None:
         """A bad request: say why privately and take the public placeholder away."""
         await reply.abandon()
@@ -297,51 +333,12 @@ class Suggest(commands.Cog):
             describe_error(error), ephemeral=True, allowed_mentions=NO_PINGS
         )
 
-    async def _link(
-        self,
-        interaction: discord.Interaction,
-        outcome: _Outcome,
-        messages: list[EditableMessage],
-    ) -> None:
-        """Link each message to the suggestion as soon as both exist, so a reply the
-        bot could not finish (killed) is found and finished at the next start."""
-        if outcome.suggestion_id is None:
-            return
-        for message in messages:
-            if message.id in outcome.linked:
-                continue
-            try:
-                await self.bot.pipeline.link_message(
-                    outcome.suggestion_id, message.id, interaction.channel_id
-                )
-            except SuggestWatchError as exc:
-                log_fault(exc, f"Linking suggestion #{outcome.suggestion_id} to its messages")
-                return
-            outcome.linked.add(message.id)
-
-    async def _close_reply(
-        self,
-        interaction: discord.Interaction,
-        outcome: _Outcome,
-        messages: list[EditableMessage],
-    ) -> None:
-        """The reply had its last edit: link every message (for ratings) and close it."""
-        await self._link(interaction, outcome, messages)
-        if outcome.suggestion_id is None or not outcome.linked:
-            return
-        try:
-            await self.bot.pipeline.close_reply(outcome.suggestion_id)
-        except SuggestWatchError as exc:
-            log_fault(exc, f"Closing the reply of suggestion #{outcome.suggestion_id}")
-
-    async def _offer_rating(self, outcome: _Outcome, messages: list[EditableMessage]) -> None:
-        """Add the 👍 👎 prompt under a finished answer."""
-        if not outcome.is_finished or not messages or not outcome.linked:
-            return
-        last = messages[-1]
+    @staticmethod
+    async def _offer_rating(last: discord.Message) -> None:
+        """Add the 👍 👎 prompt under the answer's last message (it is linked already)."""
         for emoji in RATING_EMOJIS:
             try:
-                await last.add_reaction(emoji)  # type: ignore[attr-defined]
+                await last.add_reaction(emoji)
             except discord.HTTPException as exc:
                 log.warning("Could not add the rating prompt %s: %s", emoji, exc)
                 return
@@ -377,7 +374,7 @@ class Suggest(commands.Cog):
                 message = await channel.fetch_message(message_id)
                 content = message.content.replace(STILL_WRITING_MARK, "").rstrip()
                 if (message_id, channel_id) == last and render.CUT_BY_RESTART not in content:
-                    content = f"{content}\n\n{render.CUT_BY_RESTART}".strip()
+                    content = with_ending(content, render.CUT_BY_RESTART)
                 await message.edit(content=content, view=None, allowed_mentions=NO_PINGS)
             except discord.HTTPException as exc:
                 log.warning("Could not finish message %d left open: %s", message_id, exc)
