@@ -82,7 +82,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX feedback_by_suggestion ON feedback (suggestion_id, id);
     """,
-    # Issue 9: who owns a running suggestion, when its text was last saved, and
+    # 2 (issue 9): who owns a running suggestion, when its text was last saved, and
     # whether a front end's reply to it still needs its last edit.
     """
     ALTER TABLE suggestions ADD COLUMN owner_id TEXT;  -- see bot/pipeline/owners.py
