@@ -1,7 +1,7 @@
 """Run in a fresh process by bench.retrieval: import the pipeline, open it on a data dir,
 search once; print the times and the resident memory as one JSON line.
 
-    python -m bench._startup_probe DATA_DIR MEMBER_ID
+    python -m bench._startup_probe DATA_DIR MEMBER_ID DIMENSION [VECTOR_LAYOUT]
 
 Only the standard library is imported before the clock starts.
 """
@@ -17,7 +17,9 @@ from pathlib import Path
 from bench._common import rss_mib
 
 
-async def probe(data_dir: Path, member_id: str, dimension: int) -> dict[str, float]:
+async def probe(
+    data_dir: Path, member_id: str, dimension: int, layout: str = "per-member"
+) -> dict[str, float]:
     rss_start = rss_mib()
     started = time.perf_counter()
     from bot.pipeline.pipeline import open_pipeline
@@ -28,7 +30,10 @@ async def probe(data_dir: Path, member_id: str, dimension: int) -> dict[str, flo
     rss_imported = rss_mib()
     # No Ollama is needed: opening does not call it, and the search goes to the store.
     settings = Settings(
-        data_dir=data_dir, ollama_url=f"http://127.0.0.1:{unused_port()}", _env_file=None
+        data_dir=data_dir,
+        ollama_url=f"http://127.0.0.1:{unused_port()}",
+        vector_layout=layout,
+        _env_file=None,
     )
     query = fake_embedding("tense science fiction with a twist", dimension)
     async with open_pipeline(settings) as pipeline:
@@ -50,4 +55,5 @@ async def probe(data_dir: Path, member_id: str, dimension: int) -> dict[str, flo
 
 if __name__ == "__main__":
     data_dir, member_id, dimension = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-    print(json.dumps(asyncio.run(probe(data_dir, member_id, dimension))))
+    layout = sys.argv[4] if len(sys.argv) > 4 else "per-member"
+    print(json.dumps(asyncio.run(probe(data_dir, member_id, dimension, layout))))

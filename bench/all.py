@@ -14,7 +14,7 @@ import time
 
 from bench._common import REPO_ROOT, parser
 
-BENCHMARKS = ("bench.overhead", "bench.retrieval", "bench.concurrency")
+BENCHMARKS = ("bench.overhead", "bench.retrieval", "bench.concurrency", "bench.crash")
 
 
 def main() -> int:

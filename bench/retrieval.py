@@ -1,13 +1,14 @@
 """Retrieval scaling in embedded mode: search latency and memory by a member's number of
-tastes, /prefer throughput, and start-up time with 1,000 members' collections.
+tastes, /prefer throughput, start-up time with 1,000 members, and the two vector layouts
+(per-member, shared) compared at 1,000 and 10,000 members × 20 tastes.
 
 Tastes for the scaling runs are written straight into the stores (SQLite rows in one
-transaction, vectors with `PerMemberCollections.rebuild_member`), with the same
+transaction, vectors with `TasteVectors.rebuild`), with the same
 embeddings the fake Ollama would give; going through /prefer would only take longer.
 /prefer itself is measured separately, through the pipeline and the fake Ollama.
 Memory and start-up are measured in a fresh process per case.
 
-    .venv/bin/python -m bench.retrieval [--quick]
+    .venv/bin/python -m bench.retrieval [--quick] [--layouts-only]
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,8 @@ from bench._remote import RemoteFakes
 from bot.pipeline.events import Retrieved
 from bot.pipeline.pipeline import open_pipeline
 from bot.pipeline.records import Records
-from bot.pipeline.vectors import PerMemberCollections, TastePoint
+from bot.pipeline.text import taste_key
+from bot.pipeline.vectors import MemberTastes, TastePoint, VectorLayout, open_taste_vectors
 from bot.settings import Settings
 from tests.fakes.ollama_server import fake_embedding
 
@@ -40,6 +43,10 @@ MEMBER = "100000000000000001"
 STARTUP_MEMBERS = 1_000
 STARTUP_TASTES_EACH = 20
 PREFER_MEMBERS_AT_ONCE = 10
+LAYOUT_MEMBERS = (1_000, 10_000)
+LAYOUT_TASTES_EACH = 20
+LAYOUT_FILL_BUDGET = 600.0  # seconds per layout and size; 2 cores shared, so bounded
+LAYOUT_MEMORY_ALLOWANCE_GIB = 6  # of 24 GiB, shared by four people's runs
 SEARCH_LIMIT = 3  # RETRIEVAL_LIMIT's default
 
 
@@ -55,26 +62,44 @@ def queries(count: int) -> list[str]:
 # -- filling the stores directly ------------------------------------------------------
 
 
-async def fill(data_dir: Path, tastes_by_member: dict[str, int]) -> float:
-    """Write each member's tastes into SQLite and the embedded vector store; seconds."""
+async def fill(
+    data_dir: Path,
+    tastes_by_member: dict[str, int],
+    layout: VectorLayout = VectorLayout.PER_MEMBER,
+    budget: float | None = None,
+) -> tuple[float, int]:
+    """Write each member's tastes into SQLite and the embedded vector store.
+
+    Returns the seconds taken and how many members got their vectors: with a `budget`
+    (seconds), filling stops at the first member past it.
+    """
     started = time.monotonic()
     settings = Settings(data_dir=data_dir, _env_file=None)
     async with Records.open(settings.sqlite_path):
         pass  # creates and migrates the schema
     vectors_by_text: dict[str, list[float]] = {}
     rows_by_member = _insert_rows(settings.sqlite_path, tastes_by_member)
-    store = await PerMemberCollections.open(path=settings.qdrant_path)
-    try:
+    filled = 0
+
+    async def members_tastes() -> AsyncIterator[MemberTastes]:
+        nonlocal filled
         for member_id, rows in rows_by_member.items():
+            if budget is not None and time.monotonic() - started > budget:
+                return
             points = []
             for taste_id, text in rows:
                 if text not in vectors_by_text:
                     vectors_by_text[text] = fake_embedding(text, EMBED_DIM)
-                points.append(TastePoint(taste_id, text, vectors_by_text[text]))
-            await store.rebuild_member(member_id, EMBED_DIM, points)
+                points.append(TastePoint(taste_id, vectors_by_text[text]))
+            yield MemberTastes(member_id, points)
+            filled += 1
+
+    store = await open_taste_vectors(layout, path=settings.qdrant_path)
+    try:
+        await store.rebuild(members_tastes())
     finally:
         await store.close()
-    return time.monotonic() - started
+    return time.monotonic() - started, filled
 
 
 def _insert_rows(path: Path, tastes_by_member: dict[str, int]) -> dict[str, list[Any]]:
@@ -83,8 +108,12 @@ def _insert_rows(path: Path, tastes_by_member: dict[str, int]) -> dict[str, list
         with connection:
             for member_id, count in tastes_by_member.items():
                 connection.executemany(
-                    "INSERT INTO tastes (member_id, text, created_at) VALUES (?, ?, ?)",
-                    [(member_id, text, "2026-01-01T00:00:00+00:00") for text in taste_texts(count)],
+                    """INSERT INTO tastes (member_id, text, key, vector_state, created_at)
+                       VALUES (?, ?, ?, 'stored', ?)""",
+                    [
+                        (member_id, text, taste_key(text), "2026-01-01T00:00:00+00:00")
+                        for text in taste_texts(count)
+                    ],
                 )
         return {
             member_id: connection.execute(
@@ -99,17 +128,24 @@ def _insert_rows(path: Path, tastes_by_member: dict[str, int]) -> dict[str, list
 # -- search latency -------------------------------------------------------------------
 
 
-async def search_latency(data_dir: Path, count: int) -> list[float]:
-    """Seconds of `PerMemberCollections.search` (worker thread hop included), per query."""
-    store = await PerMemberCollections.open(path=data_dir / "qdrant")
+async def search_latency(
+    data_dir: Path,
+    count: int,
+    layout: VectorLayout = VectorLayout.PER_MEMBER,
+    member_ids: Sequence[str] = (MEMBER,),
+) -> list[float]:
+    """Seconds of `TasteVectors.search` (worker thread hop included), per query; the
+    queries go to `member_ids` in turn."""
+    store = await open_taste_vectors(layout, path=data_dir / "qdrant")
     try:
         vectors = [fake_embedding(text, EMBED_DIM) for text in queries(count + 5)]
         for vector in vectors[:5]:  # warm-up
-            await store.search(MEMBER, vector, SEARCH_LIMIT)
+            await store.search(member_ids[0], vector, SEARCH_LIMIT)
         timings = []
-        for vector in vectors[5:]:
+        for number, vector in enumerate(vectors[5:]):
+            member_id = member_ids[number % len(member_ids)]
             started = time.perf_counter()
-            hits = await store.search(MEMBER, vector, SEARCH_LIMIT)
+            hits = await store.search(member_id, vector, SEARCH_LIMIT)
             timings.append(time.perf_counter() - started)
             assert len(hits) == SEARCH_LIMIT
         return timings
@@ -138,9 +174,19 @@ async def retrieval_latency(
 # -- a fresh process: start-up and memory ----------------------------------------------
 
 
-def run_probe(data_dir: Path) -> dict[str, float]:
+def run_probe(
+    data_dir: Path, layout: VectorLayout = VectorLayout.PER_MEMBER, member_id: str = MEMBER
+) -> dict[str, float]:
     """Start-up times and memory, measured in a fresh process (bench._startup_probe)."""
-    command = [sys.executable, "-m", "bench._startup_probe", str(data_dir), MEMBER, str(EMBED_DIM)]
+    command = [
+        sys.executable,
+        "-m",
+        "bench._startup_probe",
+        str(data_dir),
+        member_id,
+        str(EMBED_DIM),
+        layout.value,
+    ]
     output = subprocess.run(
         command, check=True, capture_output=True, text=True, cwd=common.REPO_ROOT
     ).stdout
@@ -186,12 +232,140 @@ async def prefer_throughput(fakes: RemoteFakes, data_dir: Path, per_member: int)
     return results
 
 
+# -- the two layouts at scale ------------------------------------------------------------
+
+
+async def layout_prefer_rate(
+    fakes: RemoteFakes, data_dir: Path, layout: VectorLayout, per_member: int
+) -> float:
+    """Tastes per second through `Pipeline.prefer`, ten new members at once, on a full store."""
+    settings = pipeline_settings(fakes, data_dir, vector_layout=layout.value)
+    texts = taste_texts(per_member, seed=17)
+    async with open_pipeline(settings) as pipeline:
+
+        async def member_prefers(member_id: str) -> None:
+            for text in texts:
+                await pipeline.prefer(member_id, text)
+
+        started = time.perf_counter()
+        ids = [f"layout-prefer-{n}" for n in range(PREFER_MEMBERS_AT_ONCE)]
+        await asyncio.gather(*(member_prefers(member_id) for member_id in ids))
+        return PREFER_MEMBERS_AT_ONCE * per_member / (time.perf_counter() - started)
+
+
+async def compare_layouts(
+    fakes: RemoteFakes, root: Path, member_counts: Sequence[int], searches: int, budget: float
+) -> list[list[object]]:
+    """One row per (members, layout): fill, open, memory, search, prefer; or how far the
+    fill got within `budget` seconds."""
+    rows: list[list[object]] = []
+    rss_per_member: dict[VectorLayout, float] = {}
+    for count in member_counts:
+        ids = [str(member_id) for member_id in members(count)]
+        for layout in VectorLayout:
+            data_dir = root / f"layout-{layout.value}-{count}"
+            print(f"layouts: {count:,} members, {layout.value}", file=sys.stderr, flush=True)
+            projected = rss_per_member.get(layout, 0.0) * count / 1024
+            if projected > LAYOUT_MEMORY_ALLOWANCE_GIB:
+                # The machine is shared: do not take it over to find out what is foreseeable.
+                rows.append(
+                    [
+                        f"{count:,} × {LAYOUT_TASTES_EACH}",
+                        layout.value,
+                        f"not measured: projected {projected:.1f} GiB RSS (from the "
+                        f"{min(member_counts):,}-member row), over this shared machine's "
+                        f"{LAYOUT_MEMORY_ALLOWANCE_GIB} GiB allowance",
+                        *[""] * 5,
+                    ]
+                )
+                continue
+            fill_seconds, filled = await fill(
+                data_dir, dict.fromkeys(ids, LAYOUT_TASTES_EACH), layout, budget
+            )
+            label = [f"{count:,} × {LAYOUT_TASTES_EACH}", layout.value]
+            if filled < count:
+                # Measure what did get filled, and say how far that is.
+                label[0] += f" (only {filled:,} filled)"
+                fill_note = (
+                    f"stopped at the budget: {filled:,} members in {fill_seconds:.0f} s "
+                    f"({filled / fill_seconds:.1f} members/s, slowing)"
+                )
+            else:
+                fill_note = f"{fill_seconds:.0f} s"
+            filled_ids = ids[:filled]
+            probes = [run_probe(data_dir, layout, filled_ids[0]) for _ in range(2)]
+            searched = await search_latency(
+                data_dir, searches, layout, filled_ids[:: max(1, filled // 50)]
+            )
+            prefer_rate = await layout_prefer_rate(fakes, data_dir, layout, 20)
+            rss = common.median([p["rss_searched"] for p in probes])
+            rss_per_member[layout] = rss / filled
+            rows.append(
+                [
+                    *label,
+                    fill_note,
+                    common.ms(common.median([p["open_seconds"] for p in probes])),
+                    f"{rss:.0f} MiB",
+                    common.median_and_p99(searched),
+                    f"{prefer_rate:.0f} tastes/s",
+                    f"{disk_mib(data_dir / 'qdrant'):.0f} MiB",
+                ]
+            )
+            print(common.table(LAYOUT_HEADERS, rows[-1:]), file=sys.stderr, flush=True)
+            shutil.rmtree(data_dir, ignore_errors=True)
+    return rows
+
+
+LAYOUT_HEADERS = (
+    "members × tastes",
+    "layout",
+    "fill",
+    "open",
+    "RSS after open + search",
+    "search median / p99",
+    "/prefer, 10 members at once",
+    "on disk",
+)
+
+
+def layouts_body(rows: list[list[object]], searches: int, budget: float) -> str:
+    return "\n\n".join(
+        [
+            f"Embedded mode, {EMBED_DIM}-d vectors, {LAYOUT_TASTES_EACH} tastes per member, "
+            "written straight into both stores with `TasteVectors.rebuild` (what `reindex` "
+            f"does), the fill stopped after {budget:.0f} s. *open*: `open_pipeline` in a fresh "
+            "process (median of 2); *RSS* that process after opening and one search; "
+            f"*search*: {searches} `TasteVectors.search` calls spread over 50 members; "
+            "*/prefer*: 10 new members storing 20 tastes each at once through the pipeline "
+            "and the fake Ollama (in another process).",
+            common.table(LAYOUT_HEADERS, rows),
+        ]
+    )
+
+
 # -- the run ------------------------------------------------------------------------------
 
 
 async def main(argv: Sequence[str] | None = None) -> None:
     parser = common.parser(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--layouts-only", action="store_true", help="only compare the two layouts at scale"
+    )
     args = parser.parse_args(argv)
+    layout_members = (1_000,) if args.quick else LAYOUT_MEMBERS
+    budget = 120.0 if args.quick else LAYOUT_FILL_BUDGET
+    with tempfile.TemporaryDirectory(prefix="bench-layouts-") as tmp:
+        async with RemoteFakes(embed_dim=EMBED_DIM) as fakes:
+            layout_rows = await compare_layouts(fakes, Path(tmp), layout_members, 100, budget)
+    common.write_section(
+        "layouts",
+        "2b. The two vector layouts at scale",
+        layouts_body(layout_rows, 100, budget),
+        quick=args.quick,
+        write=not args.no_write,
+    )
+    if args.layouts_only:
+        return
     common.configure_logging(args.verbose)
     searches = 50 if args.quick else 300
     retrievals = 20 if args.quick else 100
@@ -205,7 +379,7 @@ async def main(argv: Sequence[str] | None = None) -> None:
             baseline = run_probe(root / "empty")
             for size in SIZES:
                 data_dir = root / f"size-{size}"
-                fill_seconds = await fill(data_dir, {MEMBER: size})
+                fill_seconds, _ = await fill(data_dir, {MEMBER: size})
                 search = await search_latency(data_dir, searches)
                 retrieval = await retrieval_latency(fakes, data_dir, retrievals)
                 probed = run_probe(data_dir)
@@ -227,7 +401,7 @@ async def main(argv: Sequence[str] | None = None) -> None:
 
             members_dir = root / "members"
             ids = [str(member_id) for member_id in members(startup_members)]
-            fill_members = await fill(members_dir, dict.fromkeys(ids, STARTUP_TASTES_EACH))
+            fill_members, _ = await fill(members_dir, dict.fromkeys(ids, STARTUP_TASTES_EACH))
             startups = [run_probe(members_dir) for _ in range(3)]
             empties = [baseline, *(run_probe(root / "empty") for _ in range(2))]
 
@@ -275,7 +449,8 @@ async def main(argv: Sequence[str] | None = None) -> None:
             f"embeddings. {searches} vector searches and {retrievals} retrievals per size, "
             "after a warm-up.",
             common.table(SCALING_HEADERS, scaling_rows),
-            "*vector search*: `PerMemberCollections.search`, including the hop to its worker "
+            "*vector search*: `TasteVectors.search` (per-member layout), including the hop "
+            "to its worker "
             "thread. *retrieval*: the `search_seconds` of the `Retrieved` event of a real "
             "`suggest` (vector search plus reading the hits' records from SQLite). "
             "*embed*: the request's embedding round trip to the fake Ollama, which answers "

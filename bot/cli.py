@@ -134,7 +134,8 @@ class Terminal:
             return EXIT_OK
         self.say(f"Your {len(tastes)} taste(s):")
         for taste in tastes:
-            self.say(f"  #{taste.id}  {taste.text}")
+            waiting = "  (not searchable yet: its vector is written once Ollama answers)"
+            self.say(f"  #{taste.id}  {taste.text}{waiting if taste.is_pending else ''}")
         return EXIT_OK
 
     async def forget(self, member: str, taste_id: int | None, forget_all: bool, yes: bool) -> int:
@@ -211,12 +212,16 @@ class Terminal:
         def progress(member_id: str, tastes: int) -> None:
             self.say(f"  {member_id}: {tastes} taste(s)")
 
-        self.say(f"Rebuilding the vectors with {self.pipeline.settings.embed_model}…")
+        settings = self.pipeline.settings
+        self.say(
+            f"Rebuilding the vectors with {settings.embed_model} ({settings.vector_layout} layout)…"
+        )
         report = await self.pipeline.reindex(progress)
         dimension = f", {report.dimension}-d" if report.dimension else ""
         self.say(
-            f"Reindexed {report.tastes} taste(s) of {report.members} member(s){dimension}; "
-            f"removed {report.dropped_collections} stale collection(s)."
+            f"Reindexed {report.tastes} taste(s) of {report.members} member(s){dimension}, "
+            f"{report.layout} layout; removed the vectors of {report.removed_members} "
+            "member(s) without tastes."
         )
         return EXIT_OK
 

@@ -6,6 +6,8 @@ boundary, so front ends only ever handle our own types::
     SuggestWatchError
     ├── ConfigError            a setting is missing or invalid (start-up stops)
     ├── InputError             the member's own mistake: empty, too long, control chars
+    │   ├── DuplicateTaste     the member already has that taste
+    │   └── TasteLimitReached  the member has MAX_TASTES_PER_MEMBER tastes already
     ├── TasteNotFound          the member has no taste with that id
     ├── QueueTimeout           a request waited too long for a free generation slot
     ├── OllamaError            anything from the Ollama server
@@ -14,7 +16,7 @@ boundary, so front ends only ever handle our own types::
     │   ├── OllamaResponseError  an {"error": ...} body, before or during a stream
     │   └── OllamaStalled      no first token, or no chunk, within the limit
     ├── VectorStoreError       Qdrant failed (down, locked, bad request)
-    │   └── DimensionMismatch  a collection was built with another embedding size
+    │   └── DimensionMismatch  stored vectors have another size than the embedding model
     └── RecordsError           SQLite failed
 
 Every message is written for a person: it says what went wrong and, where there is
@@ -34,6 +36,24 @@ class ConfigError(SuggestWatchError):
 
 class InputError(SuggestWatchError):
     """The member gave text we cannot accept; the message tells them why."""
+
+
+class DuplicateTaste(InputError):
+    """The member already stated this taste (ignoring case and spacing)."""
+
+    def __init__(self, taste_id: int) -> None:
+        super().__init__(f"You already have that taste (#{taste_id}).")
+        self.taste_id = taste_id
+
+
+class TasteLimitReached(InputError):
+    """The member has as many tastes as MAX_TASTES_PER_MEMBER allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"You have {limit} tastes, the most allowed. Forget some before adding more."
+        )
+        self.limit = limit
 
 
 class TasteNotFound(SuggestWatchError):
@@ -76,15 +96,14 @@ class VectorStoreError(SuggestWatchError):
 
 
 class DimensionMismatch(VectorStoreError):
-    """An existing collection has another vector size than the embedding model."""
+    """Stored taste vectors have another size than the embedding model gives."""
 
-    def __init__(self, collection: str, stored: int, model: int) -> None:
+    def __init__(self, stored: int, model: int) -> None:
         super().__init__(
-            f"Collection {collection!r} holds {stored}-d vectors but the embedding model "
+            f"The stored tastes hold {stored}-d vectors but the embedding model "
             f"gives {model}-d ones (EMBED_MODEL changed?). "
             "Rebuild the vectors from the records with: python -m bot.cli reindex"
         )
-        self.collection = collection
         self.stored = stored
         self.model = model
 

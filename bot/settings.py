@@ -9,7 +9,7 @@ value stops start-up with one line that names the setting.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import platformdirs
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # The platform's per-user data folder unless set, so every folder gives the same
     # store (the Docker image sets /data).
     data_dir: Path = Field(default_factory=lambda: default_data_dir())
+    # per-member: one Qdrant collection per member; shared: one collection, member as tenant.
+    vector_layout: Literal["per-member", "shared"] = "per-member"
 
     # Tastes and retrieval
     taste_max_chars: int = Field(300, ge=10, le=2000)

@@ -67,6 +67,16 @@ async def test_prefer_then_tastes_lists_them_numbered(cli: Session) -> None:
     assert "#2  heist movies" in cli.out
 
 
+async def test_tastes_marks_one_whose_vector_waits_for_ollama(
+    cli: Session, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.models.discard("bge-large")  # the background retry cannot write it yet
+    async with Records.open(cli.settings.sqlite_path) as records:  # a crash left the row
+        await records.add_taste("alice", "film noir", limit=10)
+    assert await cli("--member", "alice", "tastes") == EXIT_OK
+    assert "#1  film noir  (not searchable yet" in cli.out
+
+
 async def test_suggest_shows_status_matches_with_scores_then_the_picks(
     cli: Session, fake_ollama: FakeOllama
 ) -> None:

@@ -22,6 +22,9 @@ class Taste:
     member_id: str
     text: str
     created_at: datetime
+    # Its vector is not known to be written yet (a crash, or Ollama down): not searchable
+    # until the pipeline finishes it, which it does at start and when it is stated again.
+    is_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,16 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import AsyncExitStack, aclosing, asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager, suppress
+from dataclasses import dataclass, replace
 
 from bot.errors import (
     DimensionMismatch,
+    DuplicateTaste,
     InputError,
     ModelNotFound,
     OllamaError,
     SuggestWatchError,
+    TasteLimitReached,
     TasteNotFound,
     VectorStoreError,
 )
@@ -38,12 +40,19 @@ from bot.pipeline.events import (
     Taste,
     TextDelta,
 )
+from bot.pipeline.locks import MemberLocks, finish_even_if_cancelled
 from bot.pipeline.ollama import OllamaClient
 from bot.pipeline.owners import ProcessOwner, remove_files_of_gone_owners
 from bot.pipeline.prompt import build_messages
 from bot.pipeline.records import OpenReply, Records
 from bot.pipeline.text import clean_text
-from bot.pipeline.vectors import PerMemberCollections, TastePoint, TasteVectors
+from bot.pipeline.vectors import (
+    MemberTastes,
+    TastePoint,
+    TasteVectors,
+    VectorLayout,
+    open_taste_vectors,
+)
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +63,11 @@ DEFAULT_COUNT = 4
 # A streaming suggestion's text is saved to its record at most this often, so a kill
 # or a full disk loses at most the last few seconds of it.
 CHECKPOINT_SECONDS = 2.0
+# Pending tastes are retried with pauses doubling up to a few minutes while Ollama is away.
+RECONCILE_FIRST_PAUSE = 1.0
+RECONCILE_MAX_PAUSE = 300.0
+# How long `doctor` waits for the start-up reconcile before reporting what is left.
+HEALTH_SETTLE_WAIT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +82,13 @@ class HealthCheck:
 
 @dataclass(frozen=True, slots=True)
 class ReindexReport:
+    """What `reindex` did: members and tastes written, in which size and layout."""
+
     members: int
     tastes: int
     dimension: int | None
-    dropped_collections: int
+    removed_members: int
+    layout: str
 
 
 class Pipeline:
@@ -90,6 +107,11 @@ class Pipeline:
         self._records = records
         self._vectors = vectors
         self._owner_id = owner_id
+        self._locks = MemberLocks()
+        self._reconciler: asyncio.Task[None] | None = None
+        self._reconcile_wanted = asyncio.Event()
+        self._settled = asyncio.Event()
+        self._first_pass_done = asyncio.Event()
 
     # -- tastes ---------------------------------------------------------------------------
 
@@ -98,50 +120,175 @@ class Pipeline:
         return clean_text(text, max_chars=self.settings.taste_max_chars, what="A taste")
 
     async def prefer(self, member_id: str, text: str) -> Taste:
-        """Store a taste for the member, in both stores or in neither."""
+        """Store a taste for the member: the row, then its vector, then the row says so.
+
+        A crash in between leaves the row pending, which start-up (or stating the same
+        taste again) finishes. A vector store failure takes the row back.
+        """
         text = self.check_taste(text)
-        existing = await self._records.find_taste(member_id, text)
-        if existing:
-            raise InputError(f"You already have that taste (#{existing.id}).")
-        if await self._records.count_tastes(member_id) >= self.settings.max_tastes_per_member:
-            raise InputError(
-                f"You have {self.settings.max_tastes_per_member} tastes, the most allowed. "
-                "Forget some before adding more."
-            )
-        [vector] = await self._ollama.embed(self.settings.embed_model, [text])
-        taste = await self._records.add_taste(member_id, text)
-        try:
-            await self._vectors.upsert(member_id, TastePoint(taste.id, text, vector))
-        except VectorStoreError:
-            # Take the record back so no taste exists in one store only.
-            await self._records.delete_taste(member_id, taste.id)
-            raise
+        async with self._locks.member(member_id):
+            existing = await self._records.find_taste(member_id, text)
+            if existing and not existing.is_pending:
+                raise DuplicateTaste(existing.id)
+            limit = self.settings.max_tastes_per_member
+            if existing is None and await self._records.count_tastes(member_id) >= limit:
+                raise TasteLimitReached(limit)
+            # Embed before writing anything: with Ollama down, nothing is stored.
+            [vector] = await self._ollama.embed(self.settings.embed_model, [text])
+            taste = await finish_even_if_cancelled(self._store_taste(member_id, text, vector))
         log.info("Member %s stored taste #%d", member_id, taste.id)
         return taste
+
+    async def _store_taste(self, member_id: str, text: str, vector: Sequence[float]) -> Taste:
+        existing = await self._records.find_taste(member_id, text)
+        if existing is None:
+            taste = await self._records.add_taste(
+                member_id, text, limit=self.settings.max_tastes_per_member
+            )
+        else:
+            taste = existing  # pending: a crash (or a fault) left it half stored
+        try:
+            await self._vectors.store(member_id, [TastePoint(taste.id, vector)])
+        except VectorStoreError:
+            # Take the record back so no taste exists in one store only.
+            await self._erase(member_id, [taste.id], restore_on_failure=False)
+            raise
+        await self._records.mark_stored(member_id, [taste.id])
+        return replace(taste, is_pending=False)
 
     async def tastes(self, member_id: str) -> list[Taste]:
         """The member's tastes, oldest first."""
         return await self._records.list_tastes(member_id)
 
     async def forget(self, member_id: str, taste_id: int) -> Taste:
-        """Remove one of the member's own tastes."""
-        found = await self._records.get_tastes(member_id, [taste_id])
-        if taste_id not in found:
-            raise TasteNotFound(
-                f"You have no taste #{taste_id}. See your tastes for their numbers."
-            )
-        # Vector first: if it fails the taste stays whole in both stores.
-        await self._vectors.delete(member_id, [taste_id])
-        await self._records.delete_taste(member_id, taste_id)
+        """Erase one of the member's own tastes from the records and the vector store."""
+        async with self._locks.member(member_id):
+            found = await self._records.get_tastes(member_id, [taste_id])
+            if taste_id not in found:
+                raise TasteNotFound(
+                    f"You have no taste #{taste_id}. See your tastes for their numbers."
+                )
+            await finish_even_if_cancelled(self._erase(member_id, [taste_id]))
         log.info("Member %s forgot taste #%d", member_id, taste_id)
         return found[taste_id]
 
     async def forget_all(self, member_id: str) -> int:
-        """Remove all of the member's tastes; returns how many there were."""
-        await self._vectors.drop_member(member_id)
-        removed = await self._records.delete_member_tastes(member_id)
+        """Erase all of the member's tastes; returns how many there were."""
+        async with self._locks.member(member_id):
+            removed = await finish_even_if_cancelled(self._erase(member_id, None))
         log.info("Member %s forgot all %d tastes", member_id, removed)
         return removed
+
+    async def _erase(
+        self, member_id: str, taste_ids: Sequence[int] | None, *, restore_on_failure: bool = True
+    ) -> int:
+        """Mark the rows, erase the vectors, remove the rows: a crash anywhere is finished
+        at start, since a row marked 'deleting' is gone for the member already."""
+        ids = await self._records.mark_deleting(member_id, taste_ids)
+        try:
+            if taste_ids is None:
+                await self._vectors.delete_member(member_id)
+            else:
+                await self._vectors.delete(member_id, ids)
+        except VectorStoreError:
+            if restore_on_failure:
+                # Nothing erased for certain: the tastes stay, and are written again.
+                await self._records.restore(member_id, ids)
+            self._reconcile_wanted.set()
+            raise
+        return await self._records.delete_tastes(member_id, ids)
+
+    # -- keeping the two stores together ------------------------------------------------
+
+    async def reconcile_at_start(self) -> None:
+        """Finish what a crash left between the stores; called once the stores are open.
+
+        Quick, blocking work first: drop half-built indexes of a killed reindex and
+        finish erasing forgotten tastes. Writing pending tastes' vectors needs Ollama,
+        so it runs in a background task that retries until Ollama answers.
+        """
+        await self._vectors.tidy()
+        for unsettled in await self._records.unsettled():
+            if not unsettled.deleting:
+                continue
+            try:
+                async with self._locks.member(unsettled.member_id):
+                    await self._erase(
+                        unsettled.member_id, unsettled.deleting, restore_on_failure=False
+                    )
+            except VectorStoreError as exc:  # the background task tries again
+                log.warning("Could not yet erase forgotten tastes: %s", exc)
+                continue
+            log.warning(
+                "Finished erasing %d forgotten taste(s) of member %s",
+                len(unsettled.deleting),
+                unsettled.member_id,
+            )
+        self._reconciler = asyncio.create_task(
+            self._keep_reconciled(), name="reconcile pending tastes"
+        )
+
+    async def wait_until_settled(self) -> None:
+        """Wait until no taste is waiting for its vector (use with a timeout)."""
+        await self._settled.wait()
+
+    async def reconcile(self) -> int:
+        """Write the vectors of pending tastes and erase forgotten ones; returns how many
+        tastes are still unsettled (Ollama or the vector store failed)."""
+        left = 0
+        for unsettled in await self._records.unsettled():
+            try:
+                async with self._locks.member(unsettled.member_id):
+                    await self._settle_member(unsettled.member_id)
+            except SuggestWatchError as exc:
+                log.warning("Tastes of member %s still unsettled: %s", unsettled.member_id, exc)
+                left += len(unsettled.pending) + len(unsettled.deleting)
+        return left
+
+    async def _settle_member(self, member_id: str) -> None:
+        # Read again under the lock: a writer may have settled them meanwhile.
+        for unsettled in await self._records.unsettled(member_id):
+            if unsettled.deleting:
+                await self._erase(member_id, unsettled.deleting, restore_on_failure=False)
+            if unsettled.pending:
+                texts = [taste.text for taste in unsettled.pending]
+                vectors = await self._ollama.embed(self.settings.embed_model, texts)
+                points = [
+                    TastePoint(taste.id, vector)
+                    for taste, vector in zip(unsettled.pending, vectors, strict=True)
+                ]
+                await self._vectors.store(member_id, points)
+                await self._records.mark_stored(member_id, [p.taste_id for p in points])
+                log.info("Wrote the vectors of %d pending taste(s) of %s", len(points), member_id)
+
+    async def _keep_reconciled(self) -> None:
+        """Reconcile now, again on request, and with growing pauses while it fails."""
+        pause = RECONCILE_FIRST_PAUSE
+        while True:
+            try:
+                left = await self.reconcile()
+            except SuggestWatchError as exc:
+                log.warning("Could not reconcile the tastes: %s", exc)
+                left = 1
+            self._first_pass_done.set()
+            if left:
+                self._settled.clear()
+                log.info("%d taste(s) unsettled; trying again in %.0f s", left, pause)
+            else:
+                self._settled.set()
+                pause = RECONCILE_FIRST_PAUSE
+            try:
+                await asyncio.wait_for(self._reconcile_wanted.wait(), None if not left else pause)
+            except TimeoutError:
+                pause = min(pause * 2, RECONCILE_MAX_PAUSE)
+            self._reconcile_wanted.clear()
+
+    async def close(self) -> None:
+        """Stop the background reconcile (what it left is finished at the next start)."""
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._reconciler
 
     # -- suggestions ----------------------------------------------------------------------
 
@@ -354,28 +501,48 @@ class Pipeline:
     # -- maintenance ----------------------------------------------------------------------
 
     async def reindex(self, progress: Callable[[str, int], None] | None = None) -> ReindexReport:
-        """Rebuild every member's vectors from the records (after EMBED_MODEL changes)."""
-        members = await self._records.members_with_tastes()
+        """Rebuild every member's vectors from the records, in the configured layout.
+
+        For a changed EMBED_MODEL, a lost vector store, drift, or a VECTOR_LAYOUT change.
+        The new index is built beside the old one and switched to atomically, so members
+        keep searchable vectors throughout; if it is killed, running it again finishes.
+        Writes wait while it runs; searches do not.
+        """
         dimension: int | None = None
-        total = 0
-        for member_id in members:
-            tastes = await self._records.list_tastes(member_id)
-            # The client batches the texts, so one member with hundreds of tastes is fine.
-            vectors = await self._ollama.embed(self.settings.embed_model, [t.text for t in tastes])
-            dimension = len(vectors[0])
-            points = [TastePoint(t.id, t.text, v) for t, v in zip(tastes, vectors, strict=True)]
-            await self._vectors.rebuild_member(member_id, dimension, points)
-            total += len(tastes)
-            if progress:
-                progress(member_id, len(tastes))
-        dropped = await self._vectors.drop_members_except(members)
+        written: dict[str, list[int]] = {}
+
+        async def members() -> AsyncIterator[MemberTastes]:
+            nonlocal dimension
+            for member_id in await self._records.members_with_tastes():
+                tastes = await self._records.list_tastes(member_id)
+                # The client batches the texts, so a member with hundreds of tastes is fine.
+                vectors = await self._ollama.embed(
+                    self.settings.embed_model, [t.text for t in tastes]
+                )
+                dimension = len(vectors[0])
+                points = [TastePoint(t.id, v) for t, v in zip(tastes, vectors, strict=True)]
+                yield MemberTastes(member_id, points)
+                written[member_id] = [t.id for t in tastes]
+                if progress:
+                    progress(member_id, len(tastes))
+
+        async with self._locks.everyone():
+            report = await self._vectors.rebuild(members())
+            for member_id, taste_ids in written.items():
+                await self._records.mark_stored(member_id, taste_ids)
+            # Rows mid-erase had no vector in the new index: only the rows are left.
+            for unsettled in await self._records.unsettled():
+                await self._records.delete_tastes(unsettled.member_id, unsettled.deleting)
         log.info(
-            "Reindexed %d tastes of %d members; dropped %d stale collections",
-            total,
-            len(members),
-            dropped,
+            "Reindexed %d tastes of %d members (%s); removed %d stale member place(s)",
+            report.vectors,
+            report.members,
+            self._vectors.layout,
+            report.removed_members,
         )
-        return ReindexReport(len(members), total, dimension, dropped)
+        return ReindexReport(
+            report.members, report.vectors, dimension, report.removed_members, self._vectors.layout
+        )
 
     async def health(self) -> list[HealthCheck]:
         """Check every part the pipeline depends on; never raises for a failed part."""
@@ -388,7 +555,7 @@ class Pipeline:
             checks.append(HealthCheck("Ollama", True, f"reachable, version {version}"))
             checks.append(await self._check_model("Embedding model", self.settings.embed_model))
             checks.append(await self._check_model("Chat model", self.settings.chat_model))
-            checks.append(await self._check_dimension())
+        checks.append(await self._check_vectors())
         checks.append(await self._check_records())
         return checks
 
@@ -402,10 +569,22 @@ class Pipeline:
             await self._ollama.version()
         except OllamaError:
             return problems  # said when a member asks; Ollama may start after the bot
-        dimension = await self._check_dimension()
-        if not dimension.ok:
-            problems.append(f"{dimension.name}: {dimension.detail}")
+        if sizes := await self._wrong_vector_sizes():
+            problems.append(f"Vector store: {sizes}")
         return problems
+
+    async def _wrong_vector_sizes(self) -> str:
+        """'' unless stored vectors have another size than the embedding model's."""
+        try:
+            dimension = await self._ollama.embedding_dimension(self.settings.embed_model)
+            census = await self._vectors.census(list(await self._records.taste_counts()))
+        except SuggestWatchError:
+            return ""  # the model or a store is unavailable: said when a member asks
+        mismatched = sorted(m for m, size in census.dimensions.items() if size != dimension)
+        if not mismatched:
+            return ""
+        error = DimensionMismatch(census.dimensions[mismatched[0]], dimension)
+        return f"{len(mismatched)} member(s) with vectors of another size: {error}"
 
     async def _check_model(self, role: str, model: str) -> HealthCheck:
         try:
@@ -416,29 +595,48 @@ class Pipeline:
             return HealthCheck(role, False, f"{model}: {exc}")
         return HealthCheck(role, True, f"{model} is pulled")
 
-    async def _check_dimension(self) -> HealthCheck:
+    async def _check_vectors(self) -> HealthCheck:
+        """Compare the records with the vectors, member by member, and their sizes."""
         name = "Vector store"
+        fix = "python -m bot.cli reindex"
+        with suppress(TimeoutError):  # let the start-up reconcile try once before counting
+            await asyncio.wait_for(self._first_pass_done.wait(), HEALTH_SETTLE_WAIT)
         try:
-            stored = await self._vectors.dimensions()
+            counts = await self._records.taste_counts()
+            census = await self._vectors.census(list(counts))
         except SuggestWatchError as exc:
             return HealthCheck(name, False, str(exc))
-        collections = f"{len(stored)} member collection(s)"
-        try:
-            dimension = await self._ollama.embedding_dimension(self.settings.embed_model)
-        except OllamaError:
-            return HealthCheck(name, True, f"{collections}; sizes not checked without the model")
-        mismatched = sorted(n for n, size in stored.items() if size != dimension)
-        if mismatched:
-            error = DimensionMismatch(mismatched[0], stored[mismatched[0]], dimension)
+        layout = f"{self._vectors.layout} layout"
+        if census.other_layout:
+            other = (
+                "some tastes' vectors are still in the other layout (VECTOR_LAYOUT "
+                "changed?); reindex moves them"
+            )
+            return HealthCheck(name, False, f"{layout}; {other}", fix)
+        drift = describe_drift(counts, census.vectors, census.strangers)
+        if drift:
+            return HealthCheck(name, False, f"{layout}; drift: {drift}", fix)
+        pending = sum(pending for _, pending in counts.values())
+        if pending:
             return HealthCheck(
                 name,
                 False,
-                f"{len(mismatched)} collection(s) of the wrong size: {error}",
-                "python -m bot.cli reindex",
+                f"{layout}; {pending} taste(s) wait for their vectors (Ollama unreachable?); "
+                "they are written as soon as it answers",
+                f"Start Ollama, or run: {fix}",
             )
-        return HealthCheck(
-            name, True, f"{collections}; {self.settings.embed_model} gives {dimension}-d"
-        )
+        members = f"{layout}, {len(census.vectors)} member(s) with vectors"
+        try:
+            dimension = await self._ollama.embedding_dimension(self.settings.embed_model)
+        except OllamaError:
+            return HealthCheck(name, True, f"{members}; sizes not checked without the model")
+        mismatched = sorted(m for m, size in census.dimensions.items() if size != dimension)
+        if mismatched:
+            error = DimensionMismatch(census.dimensions[mismatched[0]], dimension)
+            wrong = f"{len(mismatched)} member(s) with vectors of another size: {error}"
+            return HealthCheck(name, False, wrong, fix)
+        model = self.settings.embed_model
+        return HealthCheck(name, True, f"{members}; {model} gives {dimension}-d")
 
     async def _check_records(self) -> HealthCheck:
         try:
@@ -475,7 +673,8 @@ async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
                 idle_timeout=settings.ollama_idle_timeout,
             )
         )
-        vectors = await PerMemberCollections.open(
+        vectors = await open_taste_vectors(
+            VectorLayout(settings.vector_layout),
             path=settings.qdrant_path,
             url=str(settings.qdrant_url) if settings.qdrant_url else None,
             api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
@@ -486,4 +685,30 @@ async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
         records = await stack.enter_async_context(Records.open(settings.sqlite_path))
         await records.close_abandoned_suggestions(owner.is_gone)
         remove_files_of_gone_owners(settings.data_dir)
-        yield Pipeline(settings, ollama, records, vectors, owner.id)
+        pipeline = Pipeline(settings, ollama, records, vectors, owner.id)
+        stack.push_async_callback(pipeline.close)
+        # Only a process that opened both stores (the vector store's lock first) gets here.
+        await pipeline.reconcile_at_start()
+        yield pipeline
+
+
+def describe_drift(
+    counts: dict[str, tuple[int, int]], vectors: dict[str, int], strangers: int
+) -> str:
+    """'' when every member's vectors match their tastes; else what is wrong, briefly.
+
+    A member with `stored` tastes and `pending` ones should have between `stored`
+    and `stored + pending` vectors (a pending taste's vector may be written already).
+    """
+    wrong = [
+        f"{member_id}: {stored + pending} taste(s), {vectors.get(member_id, 0)} vector(s)"
+        for member_id, (stored, pending) in sorted(counts.items())
+        if not stored <= vectors.get(member_id, 0) <= stored + pending
+    ]
+    parts = []
+    if wrong:
+        examples = "; ".join(wrong[:3]) + ("; …" if len(wrong) > 3 else "")
+        parts.append(f"{len(wrong)} member(s) whose vectors do not match their tastes ({examples})")
+    if strangers:
+        parts.append(f"vectors of {strangers} member(s) without tastes")
+    return " and ".join(parts)

@@ -19,7 +19,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.errors import RecordsError
+from bot.errors import DuplicateTaste, RecordsError, TasteLimitReached
 from bot.pipeline.events import (
     GenerationStats,
     MatchedTaste,
@@ -27,6 +27,7 @@ from bot.pipeline.events import (
     SuggestionTimings,
     Taste,
 )
+from bot.pipeline.text import taste_key
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,23 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX feedback_by_suggestion ON feedback (suggestion_id, id);
     """,
-    # 2 (issue 9): who owns a running suggestion, when its text was last saved, and
+    # 2: crash-safe tastes. `vector_state` says whether the taste's vector is known to be
+    # written ('stored'), may not be yet ('pending'), or is being erased ('deleting');
+    # start-up finishes whatever a crash left. `key` (taste_key: NFC, spacing and case
+    # folded) is unique per member, so the duplicate rule holds in the database itself.
+    # Duplicates an older release let in are kept once (the oldest); the others become
+    # 'deleting' with no key, and start-up removes them from both stores.
+    """
+    ALTER TABLE tastes ADD COLUMN key TEXT;
+    ALTER TABLE tastes ADD COLUMN vector_state TEXT NOT NULL DEFAULT 'stored'
+        CHECK (vector_state IN ('pending', 'stored', 'deleting'));
+    UPDATE tastes SET key = taste_key(text);
+    UPDATE tastes SET key = NULL, vector_state = 'deleting'
+        WHERE id NOT IN (SELECT MIN(id) FROM tastes GROUP BY member_id, key);
+    CREATE UNIQUE INDEX tastes_member_key ON tastes (member_id, key);
+    CREATE INDEX tastes_unsettled ON tastes (vector_state) WHERE vector_state != 'stored';
+    """,
+    # 3 (issue 9): who owns a running suggestion, when its text was last saved, and
     # whether a front end's reply to it still needs its last edit.
     """
     ALTER TABLE suggestions ADD COLUMN owner_id TEXT;  -- see bot/pipeline/owners.py
@@ -145,7 +162,22 @@ def _taste(row: sqlite3.Row) -> Taste:
         member_id=row["member_id"],
         text=row["text"],
         created_at=datetime.fromisoformat(row["created_at"]),
+        is_pending=row["vector_state"] == PENDING,
     )
+
+
+PENDING = "pending"
+STORED = "stored"
+DELETING = "deleting"
+
+
+@dataclass(frozen=True, slots=True)
+class Unsettled:
+    """Tastes a crash (or a fault) left between the two stores, for one member."""
+
+    member_id: str
+    pending: tuple[Taste, ...]
+    deleting: tuple[int, ...]
 
 
 class Records:
@@ -165,6 +197,7 @@ class Records:
             raise RecordsError(f"Cannot open the records database at {path}: {exc}") from exc
         try:
             connection.row_factory = sqlite3.Row
+            await connection.create_function("taste_key", 1, taste_key, deterministic=True)
             records = cls(connection)
             await records._prepare()
             yield records
@@ -227,22 +260,48 @@ class Records:
 
     # -- tastes ---------------------------------------------------------------------------
 
-    async def add_taste(self, member_id: str, text: str) -> Taste:
+    async def add_taste(self, member_id: str, text: str, *, limit: int) -> Taste:
+        """Store a new taste as pending (its vector not yet written).
+
+        One statement checks the limit and inserts, and the unique key refuses a
+        duplicate, so both rules hold however many writers there are.
+        """
         created_at = _now()
         async with self._translated("store the taste"):
-            cursor = await self._db.execute(
-                "INSERT INTO tastes (member_id, text, created_at) VALUES (?, ?, ?)",
-                (member_id, text, created_at),
-            )
-            await self._db.commit()
+            try:
+                cursor = await self._db.execute(
+                    """INSERT INTO tastes (member_id, text, key, vector_state, created_at)
+                       SELECT ?, ?, taste_key(?), ?, ?
+                       WHERE (SELECT COUNT(*) FROM tastes
+                              WHERE member_id = ? AND vector_state != ?) < ?""",
+                    (member_id, text, text, PENDING, created_at, member_id, DELETING, limit),
+                )
+                await self._db.commit()
+            except sqlite3.IntegrityError:  # the unique key: the member has it already
+                await self._db.rollback()
+                duplicate = True
+            else:
+                duplicate = False
+        if duplicate:
+            existing = await self.find_taste(member_id, text)
+            raise DuplicateTaste(existing.id if existing else 0)
+        if cursor.rowcount == 0:
+            raise TasteLimitReached(limit)
         assert cursor.lastrowid is not None
-        return Taste(cursor.lastrowid, member_id, text, datetime.fromisoformat(created_at))
+        return Taste(
+            cursor.lastrowid,
+            member_id,
+            text,
+            datetime.fromisoformat(created_at),
+            is_pending=True,
+        )
 
     async def list_tastes(self, member_id: str) -> list[Taste]:
-        """The member's tastes, oldest first."""
+        """The member's tastes, oldest first (not those being erased)."""
         async with self._translated("read the tastes"):
             rows = await self._fetch_all(
-                "SELECT * FROM tastes WHERE member_id = ? ORDER BY id", (member_id,)
+                "SELECT * FROM tastes WHERE member_id = ? AND vector_state != ? ORDER BY id",
+                (member_id, DELETING),
             )
         return [_taste(row) for row in rows]
 
@@ -254,41 +313,141 @@ class Records:
         marks = ",".join("?" * len(ids))
         async with self._translated("read the tastes"):
             rows = await self._fetch_all(
-                f"SELECT * FROM tastes WHERE member_id = ? AND id IN ({marks})", (member_id, *ids)
+                f"""SELECT * FROM tastes
+                    WHERE member_id = ? AND vector_state != ? AND id IN ({marks})""",
+                (member_id, DELETING, *ids),
             )
         return {row["id"]: _taste(row) for row in rows}
 
     async def count_tastes(self, member_id: str) -> int:
+        """How many tastes the member has (those being erased not counted)."""
         async with self._translated("count the tastes"):
             row = await self._fetch_one(
-                "SELECT COUNT(*) FROM tastes WHERE member_id = ?", (member_id,)
+                "SELECT COUNT(*) FROM tastes WHERE member_id = ? AND vector_state != ?",
+                (member_id, DELETING),
             )
         return row[0]
 
     async def find_taste(self, member_id: str, text: str) -> Taste | None:
-        """The member's taste with this text (ignoring case), if they stated it already."""
+        """The member's taste with the same key (case and spacing aside), if any."""
         async with self._translated("read the tastes"):
             rows = await self._fetch_all(
-                "SELECT * FROM tastes WHERE member_id = ? AND lower(text) = lower(?) LIMIT 1",
-                (member_id, text),
+                "SELECT * FROM tastes WHERE member_id = ? AND key = ? LIMIT 1",
+                (member_id, taste_key(text)),
             )
         return _taste(rows[0]) if rows else None
 
-    async def delete_taste(self, member_id: str, taste_id: int) -> bool:
-        async with self._translated("remove the taste"):
-            removed = await self._execute_write(
-                "DELETE FROM tastes WHERE member_id = ? AND id = ?", (member_id, taste_id)
-            )
-        return removed > 0
+    async def mark_stored(self, member_id: str, taste_ids: Sequence[int]) -> None:
+        """Record that these pending tastes' vectors are written."""
+        await self._set_state(member_id, taste_ids, STORED, only_from=PENDING)
 
-    async def delete_member_tastes(self, member_id: str) -> int:
+    async def mark_pending(self, member_id: str, taste_ids: Sequence[int]) -> None:
+        """Record that these tastes' vectors may be missing (written again at start)."""
+        await self._set_state(member_id, taste_ids, PENDING, only_from=STORED)
+
+    async def mark_deleting(self, member_id: str, taste_ids: Sequence[int] | None) -> list[int]:
+        """Start erasing these tastes (None: all the member's); returns their ids.
+
+        From here on they are gone for the member (not listed, counted or matched) and
+        their key is free; `delete_tastes` removes the rows once the vectors are erased.
+        """
+        where = "member_id = ?"
+        parameters: list[str | int] = [member_id]
+        if taste_ids is not None:
+            where += f" AND id IN ({','.join('?' * len(taste_ids))})"
+            parameters += list(taste_ids)
+        async with self._translated("forget the tastes"):
+            # RETURNING: exactly the rows this statement changed, whatever else writes.
+            rows = await self._fetch_all(
+                f"UPDATE tastes SET vector_state = ?, key = NULL WHERE {where} RETURNING id",
+                (DELETING, *parameters),
+            )
+            await self._db.commit()
+        return [row[0] for row in rows]
+
+    async def restore(self, member_id: str, taste_ids: Sequence[int]) -> None:
+        """Take back `mark_deleting` when the vectors could not be erased.
+
+        They come back pending (their vectors may be partly erased): start-up, or the
+        next statement of the same taste, writes them again.
+        """
+        if not taste_ids:
+            return
+        marks = ",".join("?" * len(taste_ids))
+        async with self._translated("restore the tastes"):
+            await self._execute_write(
+                f"""UPDATE tastes SET vector_state = ?, key = taste_key(text)
+                    WHERE member_id = ? AND vector_state = ? AND id IN ({marks})""",
+                (PENDING, member_id, DELETING, *taste_ids),
+            )
+
+    async def delete_tastes(self, member_id: str, taste_ids: Sequence[int]) -> int:
+        """Remove the rows of tastes being erased (their vectors are gone)."""
+        if not taste_ids:
+            return 0
+        marks = ",".join("?" * len(taste_ids))
         async with self._translated("remove the tastes"):
-            return await self._execute_write("DELETE FROM tastes WHERE member_id = ?", (member_id,))
+            return await self._execute_write(
+                f"DELETE FROM tastes WHERE member_id = ? AND id IN ({marks})",
+                (member_id, *taste_ids),
+            )
+
+    async def unsettled(self, member_id: str | None = None) -> list[Unsettled]:
+        """Every member (or just this one) with pending or deleting tastes, and which."""
+        where, parameters = "vector_state != ?", [STORED]
+        if member_id is not None:
+            where, parameters = where + " AND member_id = ?", [STORED, member_id]
+        async with self._translated("read the unsettled tastes"):
+            rows = await self._fetch_all(
+                f"SELECT * FROM tastes WHERE {where} ORDER BY member_id, id", parameters
+            )
+        by_member: dict[str, tuple[list[Taste], list[int]]] = {}
+        for row in rows:
+            pending, deleting = by_member.setdefault(row["member_id"], ([], []))
+            if row["vector_state"] == DELETING:
+                deleting.append(row["id"])
+            else:
+                pending.append(_taste(row))
+        return [
+            Unsettled(member_id, tuple(pending), tuple(deleting))
+            for member_id, (pending, deleting) in by_member.items()
+        ]
+
+    async def settle_rebuilt(self, member_id: str, taste_ids: Sequence[int]) -> None:
+        """After a rebuild wrote these tastes' vectors: pending ones become stored."""
+        await self.mark_stored(member_id, taste_ids)
+
+    async def taste_counts(self) -> dict[str, tuple[int, int]]:
+        """Per member with tastes: (stored, pending) counts, for `doctor`."""
+        async with self._translated("count the tastes"):
+            rows = await self._fetch_all(
+                """SELECT member_id, SUM(vector_state = ?), SUM(vector_state = ?)
+                   FROM tastes WHERE vector_state != ? GROUP BY member_id""",
+                (STORED, PENDING, DELETING),
+            )
+        return {row[0]: (row[1], row[2]) for row in rows}
 
     async def members_with_tastes(self) -> list[str]:
+        """Every member with at least one taste (not being erased)."""
         async with self._translated("list the members"):
-            rows = await self._fetch_all("SELECT DISTINCT member_id FROM tastes ORDER BY member_id")
+            rows = await self._fetch_all(
+                "SELECT DISTINCT member_id FROM tastes WHERE vector_state != ? ORDER BY member_id",
+                (DELETING,),
+            )
         return [row[0] for row in rows]
+
+    async def _set_state(
+        self, member_id: str, taste_ids: Sequence[int], state: str, *, only_from: str
+    ) -> None:
+        if not taste_ids:
+            return
+        marks = ",".join("?" * len(taste_ids))
+        async with self._translated("record the taste's vector"):
+            await self._execute_write(
+                f"""UPDATE tastes SET vector_state = ?
+                    WHERE member_id = ? AND vector_state = ? AND id IN ({marks})""",
+                (state, member_id, only_from, *taste_ids),
+            )
 
     # -- suggestions ----------------------------------------------------------------------
 

@@ -53,3 +53,12 @@ def clean_text(text: str, *, max_chars: int, what: str) -> str:
 
 def _is_invisible_format(char: str) -> bool:
     return unicodedata.category(char) == "Cf" and char not in _KEPT_FORMAT_CHARACTERS
+
+
+def taste_key(text: str) -> str:
+    """What makes two tastes the same: NFC, spacing folded, case folded.
+
+    The records keep it in a unique column, so the duplicate rule holds even for two
+    processes at once. Registered as the SQL function `taste_key` for the migration.
+    """
+    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()

@@ -300,7 +300,7 @@ async def test_vectors_of_the_wrong_size_are_one_line_at_start_naming_reindex(
             pass
 
     [line] = [
-        record.getMessage() for record in caplog.records if "wrong size" in record.getMessage()
+        record.getMessage() for record in caplog.records if "another size" in record.getMessage()
     ]
     assert "\n" not in line
     assert "reindex" in line

@@ -118,10 +118,10 @@ async def test_prefer_with_the_embedding_model_missing_names_the_pull(
 async def test_a_failed_vector_write_leaves_no_orphan_record(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken_upsert(*args: object) -> None:
+    async def broken_store(*args: object) -> None:
         raise VectorStoreError("Could not store the taste's vector: the vector store failed.")
 
-    monkeypatch.setattr(pipeline._vectors, "upsert", broken_upsert)
+    monkeypatch.setattr(pipeline._vectors, "store", broken_store)
     with pytest.raises(VectorStoreError):
         await pipeline.prefer("alice", "noir")
     assert await pipeline.tastes("alice") == []
@@ -561,7 +561,7 @@ async def test_health_with_ollama_down_says_so(settings: Settings) -> None:
     down = settings.model_copy(update={"ollama_url": f"http://127.0.0.1:{unused_port()}"})
     async with open_pipeline(down) as pipeline:
         checks = await pipeline.health()
-    assert [c.name for c in checks] == ["Ollama", "Records"]
+    assert [c.name for c in checks] == ["Ollama", "Vector store", "Records"]
     assert not checks[0].ok and "Cannot reach Ollama" in checks[0].detail
 
 
@@ -574,7 +574,8 @@ async def test_health_still_counts_collections_when_the_embedding_model_is_missi
     checks = {check.name: check for check in await pipeline.health()}
     assert not checks["Embedding model"].ok
     assert checks["Vector store"].ok
-    assert checks["Vector store"].detail.startswith("1 member collection(s)")
+    layout = pipeline.settings.vector_layout
+    assert checks["Vector store"].detail.startswith(f"{layout} layout, 1 member(s) with vectors")
 
 
 # -- the similarity floor and honest endings ------------------------------------------------

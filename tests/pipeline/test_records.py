@@ -6,14 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import RecordsError
+from bot.errors import DuplicateTaste, RecordsError, TasteLimitReached
 from bot.pipeline.events import (
     GenerationStats,
     MatchedTaste,
     SuggestionStatus,
     SuggestionTimings,
 )
-from bot.pipeline.records import SCHEMA_VERSION, Records
+from bot.pipeline.records import MIGRATIONS, SCHEMA_VERSION, Records
+
+LIMIT = 200
 
 
 @pytest.fixture
@@ -45,32 +47,95 @@ async def test_a_database_from_a_newer_release_is_refused(db_path: Path) -> None
 
 
 async def test_tastes_are_listed_per_member_oldest_first(records: Records) -> None:
-    first = await records.add_taste("alice", "noir")
-    await records.add_taste("bob", "musicals")
-    second = await records.add_taste("alice", "heists")
+    first = await records.add_taste("alice", "noir", limit=LIMIT)
+    await records.add_taste("bob", "musicals", limit=LIMIT)
+    second = await records.add_taste("alice", "heists", limit=LIMIT)
     assert [t.id for t in await records.list_tastes("alice")] == [first.id, second.id]
     assert [t.text for t in await records.list_tastes("bob")] == ["musicals"]
 
 
 async def test_get_tastes_never_returns_another_members_taste(records: Records) -> None:
-    alices = await records.add_taste("alice", "noir")
-    bobs = await records.add_taste("bob", "musicals")
+    alices = await records.add_taste("alice", "noir", limit=LIMIT)
+    bobs = await records.add_taste("bob", "musicals", limit=LIMIT)
     found = await records.get_tastes("alice", [alices.id, bobs.id])
     assert set(found) == {alices.id}
 
 
-async def test_delete_taste_only_deletes_the_members_own(records: Records) -> None:
-    bobs = await records.add_taste("bob", "musicals")
-    assert not await records.delete_taste("alice", bobs.id)
+async def test_erasing_only_touches_the_members_own(records: Records) -> None:
+    bobs = await records.add_taste("bob", "musicals", limit=LIMIT)
+    assert await records.mark_deleting("alice", [bobs.id]) == []
+    assert await records.delete_tastes("alice", [bobs.id]) == 0
     assert await records.count_tastes("bob") == 1
-    assert await records.delete_taste("bob", bobs.id)
+    assert await records.mark_deleting("bob", [bobs.id]) == [bobs.id]
+    assert await records.delete_tastes("bob", [bobs.id]) == 1
     assert await records.count_tastes("bob") == 0
 
 
-async def test_find_taste_ignores_case(records: Records) -> None:
-    taste = await records.add_taste("alice", "Film Noir")
-    assert await records.find_taste("alice", "film noir") == taste
+async def test_find_taste_ignores_case_and_spacing(records: Records) -> None:
+    taste = await records.add_taste("alice", "Film Noir", limit=LIMIT)
+    assert await records.find_taste("alice", "film  NOIR") == taste
     assert await records.find_taste("bob", "film noir") is None
+
+
+async def test_the_database_refuses_a_duplicate_taste(records: Records) -> None:
+    taste = await records.add_taste("alice", "Film Noir", limit=LIMIT)
+    with pytest.raises(DuplicateTaste, match=f"#{taste.id}"):
+        await records.add_taste("alice", "FILM NOIR", limit=LIMIT)
+    await records.add_taste("bob", "film noir", limit=LIMIT)  # another member may
+    assert await records.count_tastes("alice") == 1
+
+
+async def test_the_database_refuses_a_taste_over_the_limit(records: Records) -> None:
+    await records.add_taste("alice", "noir", limit=2)
+    await records.add_taste("alice", "heists", limit=2)
+    with pytest.raises(TasteLimitReached, match="2 tastes"):
+        await records.add_taste("alice", "musicals", limit=2)
+    assert await records.count_tastes("alice") == 2
+
+
+async def test_a_new_taste_is_pending_until_its_vector_is_stored(records: Records) -> None:
+    taste = await records.add_taste("alice", "noir", limit=LIMIT)
+    assert taste.is_pending
+    [unsettled] = await records.unsettled()
+    assert [t.id for t in unsettled.pending] == [taste.id]
+    await records.mark_stored("alice", [taste.id])
+    assert await records.unsettled() == []
+    assert not (await records.list_tastes("alice"))[0].is_pending
+
+
+async def test_a_taste_being_erased_is_gone_for_the_member_and_frees_its_text(
+    records: Records,
+) -> None:
+    taste = await records.add_taste("alice", "noir", limit=1)
+    await records.mark_stored("alice", [taste.id])
+    await records.mark_deleting("alice", None)
+    assert await records.list_tastes("alice") == []
+    assert await records.get_tastes("alice", [taste.id]) == {}
+    assert await records.members_with_tastes() == []
+    again = await records.add_taste("alice", "noir", limit=1)  # neither duplicate nor over
+    [unsettled] = await records.unsettled()
+    assert (unsettled.deleting, [t.id for t in unsettled.pending]) == ((taste.id,), [again.id])
+
+
+async def test_a_first_release_database_is_migrated_keeping_one_of_each_duplicate(
+    db_path: Path,
+) -> None:
+    with sqlite3.connect(db_path) as raw:
+        raw.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+        rows = [("alice", "Noir"), ("alice", "noir "), ("alice", "heists"), ("bob", "NOIR")]
+        raw.executemany(
+            "INSERT INTO tastes (member_id, text, created_at) VALUES (?, ?, '2026-01-01')", rows
+        )
+    async with Records.open(db_path) as records:
+        assert await records.schema_version() == SCHEMA_VERSION
+        assert [t.text for t in await records.list_tastes("alice")] == ["Noir", "heists"]
+        assert not any(t.is_pending for t in await records.list_tastes("alice"))
+        assert [t.text for t in await records.list_tastes("bob")] == ["NOIR"]
+        # The later duplicate is left for start-up to erase from both stores.
+        [unsettled] = await records.unsettled()
+        assert (unsettled.member_id, unsettled.deleting, unsettled.pending) == ("alice", (2,), ())
+        with pytest.raises(DuplicateTaste, match="#1"):
+            await records.add_taste("alice", "NOIR", limit=LIMIT)
 
 
 async def test_a_suggestion_is_recorded_with_matches_timings_and_outcome(records: Records) -> None:

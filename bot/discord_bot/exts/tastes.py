@@ -28,6 +28,11 @@ def member_id_of(interaction: discord.Interaction) -> str:
     return str(interaction.user.id)
 
 
+# A taste whose vector is not written yet (a crash, or Ollama away): it is kept, and
+# becomes searchable by itself once Ollama answers.
+PENDING_MARK = " *(not searchable yet)*"
+
+
 def quote(text: str) -> str:
     """A taste shown inline, safe from breaking out of its code span."""
     return "`" + text.replace("`", "ʹ") + "`"
@@ -38,7 +43,10 @@ def list_tastes(tastes: list[Taste]) -> list[str]:
     if not tastes:
         return ["You have no tastes yet. Add one with `/prefer`."]
     lines = [f"**Your {len(tastes)} taste(s)** (remove one with `/forget`):"]
-    lines += [f"`#{taste.id}` {escaped(taste.text)}" for taste in tastes]
+    lines += [
+        f"`#{taste.id}` {escaped(taste.text)}{PENDING_MARK if taste.is_pending else ''}"
+        for taste in tastes
+    ]
     return split_message("\n".join(lines), MESSAGE_LIMIT)
 
 

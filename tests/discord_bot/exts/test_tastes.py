@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from bot.discord_bot.exts.tastes import PENDING_MARK
 from tests.discord_bot.conftest import ALICE, BOB, Harness
 from tests.fakes.discord_server import CALLBACK_AUTOCOMPLETE_RESULT
 
@@ -51,6 +52,17 @@ async def test_tastes_lists_the_members_tastes_numbered_and_privately(harness: H
     assert f"`#{first}` heist movies" in reply
     assert f"`#{second}` Studio Ghibli" in reply
     assert reply.index("heist movies") < reply.index("Studio Ghibli")
+
+
+async def test_tastes_marks_a_taste_whose_vector_is_not_written_yet(harness: Harness) -> None:
+    stored = await prefer(harness, "heist movies")
+    # As a crash between the two stores leaves it: the row, no vector yet.
+    pending = await harness.pipeline._records.add_taste(str(ALICE), "film noir", limit=10)
+
+    reply = harness.private_reply(await harness.slash("tastes"))
+
+    assert f"`#{stored}` heist movies\n" in reply
+    assert f"`#{pending.id}` film noir{PENDING_MARK}" in reply
 
 
 async def test_tastes_without_any_says_how_to_add_one(harness: Harness) -> None:
