@@ -30,4 +30,8 @@ RUN useradd --system --uid 10001 --no-create-home --home-dir /nonexistent --shel
 USER suggestwatch
 VOLUME ["/data"]
 
+# Exec form, so Python itself receives `docker stop`'s SIGTERM: the bot then gives each
+# answer being written its last edit, closes the pipeline and exits 0 within seconds
+# (compose's stop_grace_period leaves room for that).
+STOPSIGNAL SIGTERM
 CMD ["python", "-m", "bot"]

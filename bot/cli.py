@@ -5,8 +5,11 @@
     python -m bot.cli tastes | forget 3 | forget --all | reindex | doctor
     python -m bot.cli rate 12 liked | rate 12 seen --pick 2 | history
 
-`--member NAME` picks whose tastes (default: the local user). Like the Discord front
-end, this is a thin adapter: it parses, calls the pipeline, and renders events.
+`--member NAME` (before or after the command) picks whose tastes (default: the local
+user). Like the Discord front end, this is a thin adapter: it parses, checks the input,
+calls the pipeline, and renders events. Errors are one `Error:` line; log lines only
+with `-v`. SIGTERM and Ctrl-C stop it in order: a suggestion being written is recorded
+as cancelled with its text, the pipeline closes, and the exit code is 0.
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ import asyncio
 import getpass
 import logging
 import os
+import shlex
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import aclosing
+from types import FrameType
 from typing import TextIO
 
 from bot.errors import ConfigError, SuggestWatchError
+from bot.pipeline.data_dir import check_writable, low_space_warning
 from bot.pipeline.events import (
     Failed,
     Finished,
@@ -41,12 +48,14 @@ from bot.pipeline.pipeline import (
     label,
     open_pipeline,
 )
-from bot.settings import Settings, load_settings
+from bot.pipeline.text import clean_text
+from bot.settings import Settings, env_file_path, has_undecodable_bytes, load_settings
 
+ADD_TASTE_EXAMPLE = 'prefer "what you like"'
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
-EXIT_INTERRUPTED = 130
+MEMBER_MAX_CHARS = 100
 
 # What `rate` takes, and what each means; `clear` takes a rating back.
 RATING_WORDS: dict[str, Rating | None] = {
@@ -63,25 +72,35 @@ def default_member() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="suggest-watch",
-        description="Movie and show picks from your own tastes, on your local Ollama.",
+    # --member and -v are accepted before and after the command: the subcommands'
+    # copies leave the value alone unless given (SUPPRESS).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--member",
+        default=argparse.SUPPRESS,
+        help=f"whose tastes to use (default: {default_member()})",
     )
-    parser.add_argument(
-        "--member", default=default_member(), help="whose tastes to use (default: %(default)s)"
-    )
-    parser.add_argument(
+    common.add_argument(
         "-v",
         "--verbose",
         action="store_true",
+        default=argparse.SUPPRESS,
         help="log what the pipeline does (at LOG_LEVEL) to stderr",
+    )
+    parser = argparse.ArgumentParser(
+        prog="suggest-watch",
+        description="Movie and show picks from your own tastes, on your local Ollama.",
+        parents=[common],
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    prefer = commands.add_parser("prefer", help="store something you like")
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, parents=[common])
+
+    prefer = add("prefer", "store something you like")
     prefer.add_argument("text", nargs="+", help='e.g. "slow, thoughtful sci-fi like Arrival"')
 
-    suggest = commands.add_parser("suggest", help="get picks for a request, streamed")
+    suggest = add("suggest", "get picks for a request, streamed")
     suggest.add_argument("query", nargs="+", help="e.g. thoughtful sci-fi tonight")
     suggest.add_argument(
         "-n",
@@ -91,9 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"how many picks, {MIN_COUNT}-{MAX_COUNT} (default: %(default)s)",
     )
 
-    commands.add_parser("tastes", help="list your tastes, numbered")
+    add("tastes", "list your tastes, numbered")
 
-    forget = commands.add_parser("forget", help="remove one taste by number, or all")
+    forget = add("forget", "remove one taste by number, or all")
     which = forget.add_mutually_exclusive_group(required=True)
     which.add_argument("taste_id", nargs="?", type=int, help="the taste's number from `tastes`")
     which.add_argument("--all", action="store_true", help="remove all your tastes")
@@ -116,24 +135,38 @@ def build_parser() -> argparse.ArgumentParser:
         "-n", "--limit", type=int, default=HISTORY_LIMIT, help="how many (default: %(default)s)"
     )
 
-    commands.add_parser("reindex", help="rebuild every member's vectors from the records")
-    commands.add_parser("doctor", help="check Ollama, the models, the vector store and SQLite")
+    add("reindex", "rebuild every member's vectors from the records")
+    add("doctor", "check the settings, DATA_DIR, Ollama, the models, the vector store and SQLite")
     return parser
 
 
 class Terminal:
     """Renders pipeline results to a terminal (or any pair of text streams)."""
 
-    def __init__(self, pipeline: Pipeline, out: TextIO, err: TextIO, stdin: TextIO) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        out: TextIO,
+        err: TextIO,
+        stdin: TextIO,
+        member_option: str = "",
+    ) -> None:
         self.pipeline = pipeline
         self.out = out
         self.err = err
         self.stdin = stdin
+        # Repeated in every hint that names a command, so it acts for the same member.
+        self.member_option = member_option
+
+    def command(self, text: str) -> str:
+        """A command to suggest, for the member this run acts for."""
+        return f"suggest-watch{self.member_option} {text}"
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
     async def prefer(self, member: str, text: str) -> int:
+        self.pipeline.check_taste(text)
         taste = await self.pipeline.prefer(member, text)
         self.say(f"Stored taste #{taste.id}: {taste.text}")
         return EXIT_OK
@@ -141,7 +174,7 @@ class Terminal:
     async def tastes(self, member: str) -> int:
         tastes = await self.pipeline.tastes(member)
         if not tastes:
-            self.say('You have no tastes yet. Add one with: suggest-watch prefer "what you like"')
+            self.say(f"You have no tastes yet. Add one with: {self.command(ADD_TASTE_EXAMPLE)}")
             return EXIT_OK
         self.say(f"Your {len(tastes)} taste(s):")
         for taste in tastes:
@@ -194,7 +227,7 @@ class Terminal:
     async def history(self, member: str, limit: int) -> int:
         picks = await self.pipeline.history(member, limit)
         if not picks:
-            self.say("You have no picks yet. Ask with: suggest-watch suggest what you want")
+            self.say(f"You have no picks yet. Ask with: {self.command('suggest what you want')}")
             return EXIT_OK
         self.say(f"Your {len(picks)} most recent pick(s), newest first:")
         for line in history_lines(picks):
@@ -207,7 +240,8 @@ class Terminal:
         return answer.strip().lower() in {"y", "yes"}
 
     async def suggest(self, member: str, query: str, count: int) -> int:
-        self.say(f'Searching for "{" ".join(query.split())}"…')
+        query = self.pipeline.check_request(query, count)  # refused before anything shows
+        self.say(f'Searching for "{query}"…')
         # aclosing: if printing fails (the reader went away), the suggestion is closed and
         # recorded as cancelled now, while the records are still open.
         events = self.pipeline.suggest(member, query, count)
@@ -226,7 +260,7 @@ class Terminal:
                         self.say()
                         if event.is_cut:
                             self.say(CUT_BY_LENGTH)
-                        for line in describe_picks_end(event):
+                        for line in describe_picks_end(event, self.command):
                             self.say(line)
                         self.say(describe_finish(event))
                     case Failed():
@@ -254,7 +288,7 @@ class Terminal:
             self.say(f"None of your tastes matched ({timing}).")
         else:
             self.say("You have no tastes yet, so these picks come from your request alone.")
-            self.say('Add tastes with: suggest-watch prefer "what you like"')
+            self.say(f"Add tastes with: {self.command(ADD_TASTE_EXAMPLE)}")
         if event.liked_titles or event.avoided_titles:
             self.say(describe_learning(event))
         self.say(f"Asking {self.pipeline.settings.chat_model} for {event.count} pick(s)…")
@@ -286,6 +320,27 @@ class Terminal:
         failed = [check for check in checks if not check.ok]
         self.say("All good." if not failed else f"{len(failed)} problem(s) found.")
         return EXIT_FAILED if failed else EXIT_OK
+
+
+def describe_settings_source() -> str:
+    env_file = env_file_path()
+    if env_file.is_file():
+        return f"read {env_file} and the environment"
+    return f"the environment and defaults (no .env in {env_file.parent})"
+
+
+def storage_checks(settings: Settings) -> tuple[list[str], int]:
+    """`doctor`'s first lines, which need no open pipeline: where the settings and the
+    data come from, whether DATA_DIR is usable and has room. Returns lines, failures."""
+    lines = [f"[ok] Settings: {describe_settings_source()}"]
+    try:
+        check_writable(settings.data_dir)
+    except ConfigError as exc:
+        return [*lines, f"[FAIL] Data folder: {exc}"], 1
+    lines.append(f"[ok] Data folder: DATA_DIR is {settings.data_dir}")
+    if warning := low_space_warning(settings.data_dir):
+        return [*lines, f"[FAIL] Disk space: {warning}"], 1
+    return lines, 0
 
 
 CUT_BY_LENGTH = (
@@ -337,7 +392,7 @@ def describe_learning(event: Retrieved) -> str:
     )
 
 
-def describe_picks_end(event: Finished) -> list[str]:
+def describe_picks_end(event: Finished, command: Callable[[str], str]) -> list[str]:
     """What follows the picks: repeats left out, and how to rate them."""
     if not event.is_structured:
         return []
@@ -350,7 +405,7 @@ def describe_picks_end(event: Finished) -> list[str]:
         lines.append("No new picks this time; try asking differently.")
         return lines
     lines.append(
-        f"Rate them: suggest-watch rate {event.suggestion_id} liked|not-for-me|seen [--pick N]"
+        "Rate them: " + command(f"rate {event.suggestion_id} liked|not-for-me|seen [--pick N]")
     )
     return lines
 
@@ -383,54 +438,109 @@ async def run(
     args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO, stdin: TextIO
 ) -> int:
     """Run one parsed command; errors of ours become one line on `err`."""
+    given_member: str | None = getattr(args, "member", None)
+    member = given_member if given_member is not None else default_member()
+    member_option = f" --member {shlex.quote(member)}" if given_member is not None else ""
     try:
+        check_member(member)
+        if args.command == "doctor":
+            return await doctor(settings, out)
         async with open_pipeline(settings) as pipeline:
-            terminal = Terminal(pipeline, out, err, stdin)
+            terminal = Terminal(pipeline, out, err, stdin, member_option)
             match args.command:
                 case "prefer":
-                    return await terminal.prefer(args.member, " ".join(args.text))
+                    return await terminal.prefer(member, " ".join(args.text))
                 case "tastes":
-                    return await terminal.tastes(args.member)
+                    return await terminal.tastes(member)
                 case "forget":
                     return await terminal.forget(
-                        args.member, args.taste_id, args.all, args.yes, args.history
+                        member, args.taste_id, args.all, args.yes, args.history
                     )
                 case "rate":
-                    return await terminal.rate(
-                        args.member, args.suggestion_id, args.rating, args.pick
-                    )
+                    return await terminal.rate(member, args.suggestion_id, args.rating, args.pick)
                 case "history":
-                    return await terminal.history(args.member, args.limit)
+                    return await terminal.history(member, args.limit)
                 case "suggest":
-                    return await terminal.suggest(args.member, " ".join(args.query), args.count)
+                    return await terminal.suggest(member, " ".join(args.query), args.count)
                 case "reindex":
                     return await terminal.reindex()
-                case "doctor":
-                    return await terminal.doctor()
             raise AssertionError(f"unknown command {args.command}")
     except SuggestWatchError as exc:
         print(f"Error: {exc}", file=err, flush=True)
         return EXIT_FAILED
 
 
+async def doctor(settings: Settings, out: TextIO) -> int:
+    """Check everything; a DATA_DIR that cannot be used is a line, not a stop."""
+    lines, failures = storage_checks(settings)
+    for line in lines:
+        print(line, file=out, flush=True)
+    if failures:
+        print(f"{failures} problem(s) found.", file=out, flush=True)
+        return EXIT_FAILED
+    async with open_pipeline(settings) as pipeline:
+        return await Terminal(pipeline, out, out, sys.stdin).doctor()
+
+
+def check_member(member: str) -> None:
+    clean_text(member, max_chars=MEMBER_MAX_CHARS, what="A member name")
+
+
+def check_arguments(argv: Sequence[str]) -> str | None:
+    """The error line for arguments holding bytes that are not UTF-8 (which Python
+    keeps as lone surrogates and nothing downstream can store), else None."""
+    for argument in argv:
+        if has_undecodable_bytes(argument):
+            return (
+                f"Error: an argument is not UTF-8 text ({argument!a}); "
+                "check your terminal's encoding (e.g. LANG=C.UTF-8)."
+            )
+    return None
+
+
+def forward_sigterm_as_sigint() -> None:
+    """SIGTERM stops the CLI exactly as Ctrl-C does: asyncio cancels the running command
+    (a suggestion is recorded cancelled with its text), then the pipeline closes."""
+
+    def on_sigterm(signal_number: int, frame: FrameType | None) -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal_number, frame)
+        else:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: `suggest-watch` and `python -m bot.cli`."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if error := check_arguments(arguments):
+        print(error, file=sys.stderr)
+        return EXIT_FAILED
+    args = build_parser().parse_args(arguments)
     try:
         settings = load_settings(Settings)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     logging.basicConfig(
-        level=settings.log_level.upper() if args.verbose else logging.ERROR,
+        # Without -v nothing is logged: an error is the one `Error:` line.
+        level=settings.log_level.upper()
+        if getattr(args, "verbose", False)
+        else logging.CRITICAL + 1,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.command != "doctor" and (warning := low_space_warning(settings.data_dir)):
+        print(f"Warning: {warning}", file=sys.stderr)
+    forward_sigterm_as_sigint()
     try:
         return asyncio.run(run(args, settings, sys.stdout, sys.stderr, sys.stdin))
     except KeyboardInterrupt:
+        # asyncio cancelled the command first, so what arrived is recorded.
         print("\nStopped. What arrived so far is saved.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return EXIT_OK
     except BrokenPipeError:
         # The reader went away (`| head`); the suggestion is recorded as cancelled.
         # Point stdout at devnull so the interpreter's final flush does not fail again.

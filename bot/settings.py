@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
+import platformdirs
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -22,8 +23,17 @@ DEFAULT_SYSTEM_PROMPT = (
     "each pick short, and you explain every pick by the member's own stated tastes."
 )
 
+# Read from the current folder only, as `docker compose` does; `doctor` says which file
+# was read. A relative DATA_DIR in it is therefore relative to the .env's own folder.
+ENV_FILE = ".env"
+APP_NAME = "suggest-watch"
+DISCORD_TOKEN_HELP = (
+    "Discord Developer Portal (https://discord.com/developers/applications) > your "
+    "application > Bot > Reset Token"
+)
+
 _MODEL_CONFIG = SettingsConfigDict(
-    env_file=".env",
+    env_file=ENV_FILE,
     env_file_encoding="utf-8",
     extra="ignore",
     case_sensitive=False,
@@ -50,7 +60,9 @@ class Settings(BaseSettings):
     # Storage
     qdrant_url: AnyHttpUrl | None = None
     qdrant_api_key: SecretStr | None = None
-    data_dir: Path = Path("./data")
+    # The platform's per-user data folder unless set, so every folder gives the same
+    # store (the Docker image sets /data).
+    data_dir: Path = Field(default_factory=lambda: default_data_dir())
     # per-member: one Qdrant collection per member; shared: one collection, member as tenant.
     vector_layout: Literal["per-member", "shared"] = "per-member"
 
@@ -83,6 +95,32 @@ class Settings(BaseSettings):
     system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, min_length=1)
 
     log_level: str = Field("INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _is_utf8_text(cls, value: Any) -> Any:
+        """Bytes that are not UTF-8 (environment values decoded with surrogateescape)."""
+        if isinstance(value, str) and has_undecodable_bytes(value):
+            raise ValueError("is not UTF-8 text")
+        return value
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        if has_undecodable_bytes(str(value)):
+            raise ValueError("is not UTF-8 text")
+        return value.expanduser().absolute()
+
+    @field_validator("ollama_url", mode="after")
+    @classmethod
+    def _server_root(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+        if value.path not in (None, "", "/") or value.query or value.fragment:
+            root = f"{value.scheme}://{value.host}" + (f":{value.port}" if value.port else "")
+            raise ValueError(
+                f"should be the Ollama server's address without a path, like {root} "
+                "(not /v1 or /api)"
+            )
+        return value
 
     @property
     def sqlite_path(self) -> Path:
@@ -122,12 +160,33 @@ class DiscordSettings(Settings):
 SettingsT = TypeVar("SettingsT", bound=Settings)
 
 
+def default_data_dir() -> Path:
+    """The platform's per-user data folder, e.g. ~/.local/share/suggest-watch on Linux."""
+    return platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
+def env_file_path() -> Path:
+    """The .env file the settings are read from (it may not exist)."""
+    return Path(ENV_FILE).absolute()
+
+
+def has_undecodable_bytes(text: str) -> bool:
+    """Whether `text` carries bytes that were not UTF-8 (Python keeps them as lone
+    surrogates in arguments and environment values)."""
+    return any("\ud800" <= char <= "\udfff" for char in text)
+
+
 def load_settings(cls: type[SettingsT] = Settings, **overrides: Any) -> SettingsT:  # type: ignore[assignment]
     """Create the settings once, turning a validation error into one clear line."""
     try:
         return cls(**overrides)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{env_file_path()} is not UTF-8 text (byte {exc.start}: {exc.reason}): "
+            "save it as UTF-8."
+        ) from None
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -138,10 +197,15 @@ def describe_validation_error(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
         name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if "token" not in name.lower() and "key" not in name.lower() and error.get("input"):
             message += f" (got {error['input']!r})"
         if error["type"] == "missing":
-            message = "is required but not set (in the environment or .env)"
+            message = f"is required but not set (in the environment or {env_file_path()})"
+        if name == "DISCORD_TOKEN" and (error["type"] == "missing" or "too_short" in error["type"]):
+            message = (
+                f"is empty: paste your bot's token into {env_file_path()} or the "
+                f"environment. Get it from the {DISCORD_TOKEN_HELP}."
+            )
         problems.append(f"{name}: {message}")
     return "Invalid configuration: " + "; ".join(problems)

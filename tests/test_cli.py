@@ -3,14 +3,24 @@
 import asyncio
 import io
 import os
+import signal
 import sys
 from pathlib import Path
 
 import pytest
 
-from bot.cli import CUT_BY_LENGTH, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, build_parser, run
+from bot.cli import (
+    CUT_BY_LENGTH,
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    build_parser,
+    check_arguments,
+    run,
+)
+from bot.pipeline import data_dir
 from bot.pipeline.events import SuggestionStatus
-from bot.pipeline.records import Records
+from bot.pipeline.records import Records, SuggestionRecord
 from bot.settings import Settings
 from tests.fakes.ollama_server import (
     DEFAULT_ANSWER,
@@ -19,6 +29,7 @@ from tests.fakes.ollama_server import (
     FakeOllama,
     Fault,
     FaultKind,
+    unused_port,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,6 +45,9 @@ class Session:
 
     async def __call__(self, *argv: str, stdin: str = "") -> int:
         out, err = io.StringIO(), io.StringIO()
+        if error := check_arguments(argv):  # what `main` does first
+            self.out, self.err = "", error + "\n"
+            return EXIT_FAILED
         args = build_parser().parse_args(list(argv))
         code = await run(args, self.settings, out, err, io.StringIO(stdin))
         self.out, self.err = out.getvalue(), err.getvalue()
@@ -86,7 +100,7 @@ async def test_suggest_shows_status_matches_with_scores_then_the_picks(
     assert "1. Arrival · 2016 · movie\n   A linguist races" in cli.out
     assert f"   Why: {DEFAULT_PICKS[0]['reasoning']}\n   Confidence: 90%" in cli.out
     assert "3. Moon · 2009 · movie" in cli.out and "Dark" not in cli.out
-    assert "Rate them: suggest-watch rate 1 liked|not-for-me|seen" in cli.out
+    assert "Rate them: suggest-watch --member alice rate 1 liked|not-for-me|seen" in cli.out
     assert "suggestion #1" in lines[-1]
 
 
@@ -176,7 +190,27 @@ async def test_a_complete_answer_is_not_called_cut(cli: Session) -> None:
 async def test_suggest_without_tastes_says_how_to_add_them(cli: Session) -> None:
     assert await cli("--member", "newbie", "suggest", "comedy") == EXIT_OK
     assert "You have no tastes yet" in cli.out
-    assert 'suggest-watch prefer "what you like"' in cli.out
+    assert 'suggest-watch --member newbie prefer "what you like"' in cli.out
+
+
+async def test_a_hint_without_member_names_no_member(cli: Session) -> None:
+    assert await cli("tastes") == EXIT_OK
+    assert 'Add one with: suggest-watch prefer "what you like"' in cli.out
+
+
+async def test_member_works_after_the_command_too(cli: Session) -> None:
+    await cli("prefer", "--member", "alice", "film noir")
+    assert await cli("tastes", "--member", "alice") == EXIT_OK
+    assert "#1  film noir" in cli.out
+    await cli("--member", "bob", "tastes")
+    assert "film noir" not in cli.out
+    assert "suggest-watch --member bob prefer" in cli.out
+
+
+async def test_a_bad_request_is_refused_before_anything_is_printed(cli: Session) -> None:
+    assert await cli("suggest", "\u200b") == EXIT_FAILED
+    assert cli.out == ""
+    assert cli.err == "Error: A request has no visible characters: write a few words.\n"
 
 
 async def test_members_only_see_their_own_tastes(cli: Session) -> None:
@@ -346,3 +380,130 @@ async def test_a_suggestion_whose_reader_went_away_is_recorded_as_cancelled(
         stored = await records.get_suggestion(1)
     assert stored is not None
     assert stored.status is SuggestionStatus.CANCELLED
+
+
+async def read_until_a_pick(process: asyncio.subprocess.Process) -> None:
+    assert process.stdout is not None
+    line = b""
+    while not line.startswith((b"1. **", b"1. Arrival")):
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert line, "the process ended before any pick arrived"
+
+
+async def stored_suggestion(data_dir: Path, suggestion_id: int = 1) -> SuggestionRecord:
+    async with Records.open(Settings(data_dir=data_dir, _env_file=None).sqlite_path) as records:
+        stored = await records.get_suggestion(suggestion_id)
+    assert stored is not None
+    return stored
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+async def test_a_signal_mid_stream_records_the_text_as_cancelled_and_exits_0(
+    fake_ollama: FakeOllama, tmp_path: Path, stop_signal: int
+) -> None:
+    fake_ollama.tokens_per_second = 10
+    fake_ollama.ignore_format = True  # a plain-text answer: its text is what is checkpointed
+    process = await start_process(cli_env(fake_ollama, tmp_path), "suggest", "noir")
+    await read_until_a_pick(process)
+
+    process.send_signal(stop_signal)
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+
+    assert process.returncode == EXIT_OK, err.decode()
+    assert "Stopped. What arrived so far is saved." in err.decode()
+    assert "Traceback" not in err.decode()
+    stored = await stored_suggestion(tmp_path)
+    assert stored.status is SuggestionStatus.CANCELLED
+    assert stored.text.startswith("1. **Arrival")
+    assert DEFAULT_ANSWER.startswith(stored.text)
+    await fake_ollama.wait_for(lambda: fake_ollama.streams_closed_early == 1)
+
+
+async def test_a_second_process_beside_a_live_suggestion_leaves_it_unharmed(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    # ~12 s of answer: still streaming while a second process starts on a busy machine.
+    fake_ollama.tokens_per_second = 10
+    fake_ollama.ignore_format = True
+    env = cli_env(fake_ollama, tmp_path)
+    live = await start_process(env, "suggest", "noir")
+    await read_until_a_pick(live)
+
+    code, _, err = await run_process(env, "tastes")
+
+    # The embedded store is locked by the live process: refused in one line, nothing changed.
+    assert code == EXIT_FAILED
+    assert err.startswith("Error: ") and err.count("\n") == 1
+    assert (await stored_suggestion(tmp_path)).status is SuggestionStatus.RUNNING
+    await asyncio.wait_for(live.communicate(), 30)
+    assert live.returncode == EXIT_OK
+    stored = await stored_suggestion(tmp_path)
+    assert stored.status is SuggestionStatus.COMPLETE
+    assert stored.text == DEFAULT_ANSWER
+
+
+async def test_doctor_names_the_settings_file_and_the_absolute_data_dir(cli: Session) -> None:
+    assert await cli("doctor") == EXIT_OK
+    assert "[ok] Settings: " in cli.out
+    assert f"[ok] Data folder: DATA_DIR is {cli.settings.data_dir}" in cli.out
+
+
+async def test_doctor_reports_an_unusable_data_dir_in_one_line(
+    fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("")
+    settings = Settings(ollama_url=fake_ollama.url, data_dir=tmp_path / "file" / "data")
+    doctor = Session(settings)
+    assert await doctor("doctor") == EXIT_FAILED
+    [failure] = [line for line in doctor.out.splitlines() if line.startswith("[FAIL]")]
+    assert failure.startswith(f"[FAIL] Data folder: DATA_DIR ({tmp_path / 'file' / 'data'})")
+    assert "1 problem(s) found." in doctor.out
+
+
+async def test_doctor_reports_a_nearly_full_disk(
+    cli: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(data_dir, "MIN_FREE_BYTES", 2**62)  # more than any disk has
+    assert await cli("doctor") == EXIT_FAILED
+    assert "[FAIL] Disk space: The disk holding DATA_DIR" in cli.out
+
+
+async def test_an_error_is_printed_once_without_log_lines(tmp_path: Path) -> None:
+    env = cli_env_without_ollama(tmp_path)
+    (tmp_path / "suggest_watch.sqlite3").write_bytes(b"not a database " * 100)
+    code, out, err = await run_process(env, "--member", "alice", "tastes")
+    assert code == EXIT_FAILED
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("Error: ")
+    assert "records database failed" in err
+    _, _, verbose = await run_process(env, "-v", "tastes")
+    assert verbose.count("\n") > 1  # -v adds the log
+
+
+async def test_bytes_that_are_not_utf8_in_an_argument_are_one_line(tmp_path: Path) -> None:
+    env = cli_env_without_ollama(tmp_path)
+    for command in (b"prefer", b"suggest"):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            command,
+            b"noir \xff films",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode == EXIT_FAILED
+        assert out == b""
+        assert err.count(b"\n") == 1
+        assert err.startswith(b"Error: an argument is not UTF-8 text")
+
+
+def cli_env_without_ollama(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEN_", "OLLAMA_"))}
+    env.update(
+        OLLAMA_URL=f"http://127.0.0.1:{unused_port()}", DATA_DIR=str(data_dir), PYTHONPATH=str(REPO)
+    )
+    return env

@@ -38,6 +38,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
+from bot.discord_bot.exts.suggest._cog import SHUTDOWN_GRACE_SECONDS
 from bot.settings import DiscordSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -266,6 +267,19 @@ def test_bot_is_built_here_and_restarts_unless_stopped(services: dict[str, dict[
     assert bot["build"] in (".", {"context": "."})
     assert bot["env_file"] in (".env", [".env"])
     assert bot["restart"] == "unless-stopped"
+
+
+def test_a_stop_reaches_the_bot_and_leaves_it_time_to_finish(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    bot = services["bot"]
+    assert bot["init"] is True  # process 1 forwards SIGTERM to Python and reaps
+    grace = re.fullmatch(r"(\d+)s", bot["stop_grace_period"])
+    assert grace is not None and int(grace[1]) >= 2 * SHUTDOWN_GRACE_SECONDS
+    assert dockerfile_args("STOPSIGNAL") == ["SIGTERM"]
+    # Exec form: Python is the process that gets the signal, not a shell.
+    (command,) = dockerfile_args("CMD")
+    assert command.startswith("[")
 
 
 def test_bot_reaches_the_bundled_services_by_name(services: dict[str, dict[str, Any]]) -> None:

@@ -12,13 +12,14 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import discord
 from discord.ext import commands
 
 from bot.discord_bot.error_handler import SuggestWatchTree
 from bot.discord_bot.streaming import DISCORD_WRITE_BUDGET, WriteBudget
+from bot.errors import ConfigError
 from bot.pipeline.pipeline import Pipeline
 from bot.settings import DiscordSettings
 
@@ -41,6 +42,28 @@ def bot_intents() -> discord.Intents:
     intents.guild_reactions = True
     intents.dm_reactions = True
     return intents
+
+
+@runtime_checkable
+class ShutsDownCleanly(Protocol):
+    """A cog with work in flight that must end cleanly before the bot disconnects."""
+
+    async def shut_down(self) -> None: ...
+
+
+def describe_refused_sync(guild: discord.Object | None, exc: discord.HTTPException) -> str:
+    """One line for a command sync Discord refused: where, why, and what to do."""
+    reason = f"{exc.status} {exc.text or 'Forbidden'}".strip()
+    if guild is None:
+        return (
+            f"Discord refused to register the slash commands globally ({reason}): invite "
+            "the bot with the `applications.commands` scope."
+        )
+    return (
+        f"Discord refused to register the slash commands in guild {guild.id} ({reason}): "
+        "check DISCORD_GUILD_ID is a server the bot is in, and that it was invited with the "
+        "`applications.commands` scope."
+    )
 
 
 class SuggestWatchBot(commands.Bot):
@@ -70,11 +93,14 @@ class SuggestWatchBot(commands.Bot):
         self.pipeline = pipeline
         self.settings = settings
         self.write_budget = write_budget
+        self._is_shutting_down = False
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()
+        for problem in await self.pipeline.start_up_problems():
+            log.error("%s", problem)
 
     async def sync_commands_if_changed(self) -> bool:
         """Sync to DISCORD_GUILD_ID (instant) or globally, unless nothing changed.
@@ -96,7 +122,10 @@ class SuggestWatchBot(commands.Bot):
         if state.get(key) == digest:
             log.info("Slash commands unchanged since the last sync (%s); not syncing.", target)
             return False
-        synced = await self.tree.sync(guild=guild)
+        try:
+            synced = await self.tree.sync(guild=guild)
+        except discord.Forbidden as exc:
+            raise ConfigError(describe_refused_sync(guild, exc)) from None
         state[key] = digest
         self._write_sync_state(state)
         names = ", ".join(f"/{command.name}" for command in synced)
@@ -122,6 +151,16 @@ class SuggestWatchBot(commands.Bot):
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
         temporary.replace(path)
+
+    async def close(self) -> None:
+        """Let every cog end its work in flight (answers get their last edit), then
+        disconnect. The pipeline is closed by its owner after this."""
+        if not self._is_shutting_down:
+            self._is_shutting_down = True
+            for cog in list(self.cogs.values()):
+                if isinstance(cog, ShutsDownCleanly):
+                    await cog.shut_down()
+        await super().close()
 
     async def on_ready(self) -> None:
         log.info(

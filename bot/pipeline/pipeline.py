@@ -28,6 +28,7 @@ from bot.errors import (
     TasteNotFound,
     VectorStoreError,
 )
+from bot.pipeline.data_dir import check_writable, low_space_warning
 from bot.pipeline.events import (
     Failed,
     Finished,
@@ -46,6 +47,7 @@ from bot.pipeline.events import (
 )
 from bot.pipeline.locks import MemberLocks, finish_even_if_cancelled
 from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.owners import ProcessOwner, remove_files_of_gone_owners
 from bot.pipeline.picks import (
     AnswerMode,
     LeftOut,
@@ -55,7 +57,7 @@ from bot.pipeline.picks import (
     answer_schema,
 )
 from bot.pipeline.prompt import Learned, build_messages
-from bot.pipeline.records import PickRecord, Records
+from bot.pipeline.records import OpenReply, PickRecord, Records
 from bot.pipeline.text import clean_text
 from bot.pipeline.vectors import (
     MemberTastes,
@@ -82,6 +84,9 @@ RATED_TO_AVOID = 5000
 HISTORY_LIMIT = 20
 # How a rating made outside reactions is recorded (a reaction's source is its emoji).
 CHOICE_SOURCE = "choice"
+# A streaming suggestion's text is saved to its record at most this often, so a kill
+# or a full disk loses at most the last few seconds of it.
+CHECKPOINT_SECONDS = 2.0
 # Pending tastes are retried with pauses doubling up to a few minutes while Ollama is away.
 RECONCILE_FIRST_PAUSE = 1.0
 RECONCILE_MAX_PAUSE = 300.0
@@ -173,12 +178,18 @@ class Pipeline:
     """Tastes in, reasoned picks out. Create with `open_pipeline(settings)`."""
 
     def __init__(
-        self, settings: Settings, ollama: OllamaClient, records: Records, vectors: TasteVectors
+        self,
+        settings: Settings,
+        ollama: OllamaClient,
+        records: Records,
+        vectors: TasteVectors,
+        owner_id: str | None = None,
     ) -> None:
         self.settings = settings
         self._ollama = ollama
         self._records = records
         self._vectors = vectors
+        self._owner_id = owner_id
         self._locks = MemberLocks()
         self._reconciler: asyncio.Task[None] | None = None
         self._reconcile_wanted = asyncio.Event()
@@ -187,13 +198,17 @@ class Pipeline:
 
     # -- tastes ---------------------------------------------------------------------------
 
+    def check_taste(self, text: str) -> str:
+        """The taste as it would be stored, or `InputError` saying why it cannot be."""
+        return clean_text(text, max_chars=self.settings.taste_max_chars, what="A taste")
+
     async def prefer(self, member_id: str, text: str) -> Taste:
         """Store a taste for the member: the row, then its vector, then the row says so.
 
         A crash in between leaves the row pending, which start-up (or stating the same
         taste again) finishes. A vector store failure takes the row back.
         """
-        text = clean_text(text, max_chars=self.settings.taste_max_chars, what="A taste")
+        text = self.check_taste(text)
         async with self._locks.member(member_id):
             existing = await self._records.find_taste(member_id, text)
             if existing and not existing.is_pending:
@@ -379,7 +394,8 @@ class Pipeline:
         Raises `InputError` before any event for a bad request (see `check_request`).
         Closing the generator early (`aclose()`) closes the model's stream and records the
         suggestion as cancelled with the text so far. The suggestion is recorded whatever
-        happens; an answer stopped by the length limit is recorded as cut.
+        happens; an answer stopped by the length limit is recorded as cut. While it
+        streams, its text is saved every `CHECKPOINT_SECONDS`.
         """
         query = self.check_request(query, count)
 
@@ -401,6 +417,7 @@ class Pipeline:
         stats: GenerationStats | None = None
         started = time.perf_counter()
         first_token: float | None = None
+        checkpointed = started
 
         def timings() -> SuggestionTimings:
             return SuggestionTimings(
@@ -411,18 +428,28 @@ class Pipeline:
             )
 
         async def record(status: SuggestionStatus, error: str | None = None) -> None:
-            await self._records.finish_suggestion(
-                retrieved.suggestion_id,
-                text="".join(parts),
-                status=status,
-                timings=timings(),
-                stats=stats,
-                error=error,
-                is_structured=reader.is_structured,
-            )
-            if reader.is_structured:
-                await self._records.add_picks(
-                    retrieved.suggestion_id, member_id, reader.decisions()
+            try:
+                await self._records.finish_suggestion(
+                    retrieved.suggestion_id,
+                    text="".join(parts),
+                    status=status,
+                    timings=timings(),
+                    stats=stats,
+                    error=error,
+                    is_structured=reader.is_structured,
+                )
+                if reader.is_structured:
+                    await self._records.add_picks(
+                        retrieved.suggestion_id, member_id, reader.decisions()
+                    )
+            except SuggestWatchError as exc:
+                # The member still gets the answer; the record keeps its last checkpoint
+                # and is closed as interrupted once this process is gone.
+                log.error(
+                    "Could not record suggestion #%d as %s: %s",
+                    retrieved.suggestion_id,
+                    status,
+                    exc,
                 )
 
         try:
@@ -443,6 +470,9 @@ class Pipeline:
                         parts.append(chunk.text)
                         for event in reader.read(chunk.text):
                             yield event
+                        if time.perf_counter() - checkpointed >= CHECKPOINT_SECONDS:
+                            checkpointed = time.perf_counter()
+                            await self._checkpoint(retrieved.suggestion_id, "".join(parts))
                         if reader.has_enough:
                             break  # the rest would be spares: stop the model here
             for event in reader.finish():
@@ -488,6 +518,13 @@ class Pipeline:
             left_out=reader.left_out,
         )
 
+    async def _checkpoint(self, suggestion_id: int, text: str) -> None:
+        try:
+            await self._records.checkpoint_suggestion(suggestion_id, text)
+        except SuggestWatchError as exc:
+            # A full disk must not stop the answer; the next checkpoint tries again.
+            log.warning("Could not save suggestion #%d so far: %s", suggestion_id, exc)
+
     async def _retrieve(self, member_id: str, query: str, count: int) -> tuple[Retrieved, _History]:
         started = time.perf_counter()
         [vector] = await self._ollama.embed(self.settings.embed_model, [query])
@@ -508,7 +545,13 @@ class Pipeline:
         )
         history = await self._history_for(member_id, vector)
         suggestion_id = await self._records.start_suggestion(
-            member_id, query, count, matches, self.settings.chat_model, timings
+            member_id,
+            query,
+            count,
+            matches,
+            self.settings.chat_model,
+            timings,
+            owner_id=self._owner_id,
         )
         retrieved = Retrieved(
             suggestion_id=suggestion_id,
@@ -602,8 +645,18 @@ class Pipeline:
     async def link_message(
         self, suggestion_id: int, message_id: int, channel_id: int | None
     ) -> None:
-        """Remember that a front-end message shows this suggestion (for its ratings)."""
+        """Remember that a front-end message shows this suggestion, as soon as it exists:
+        for its ratings, and so a reply left mid-stream can be finished at the next start.
+        The reply counts as open until `close_reply`."""
         await self._records.link_message(suggestion_id, message_id, channel_id)
+
+    async def close_reply(self, suggestion_id: int) -> None:
+        """The front end made the reply's last edit."""
+        await self._records.close_reply(suggestion_id)
+
+    async def open_replies(self) -> list[OpenReply]:
+        """Replies a killed process left without their last edit, to finish now."""
+        return await self._records.open_replies()
 
     async def record_feedback(
         self, member_id: str, message_id: int, emoji: str, added: bool
@@ -762,6 +815,33 @@ class Pipeline:
         checks.append(await self._check_records())
         return checks
 
+    async def start_up_problems(self) -> list[str]:
+        """What a front end should tell the owner at start, one line each (vectors of
+        the wrong size, a nearly full disk); never raises."""
+        problems: list[str] = []
+        if warning := low_space_warning(self.settings.data_dir):
+            problems.append(warning)
+        try:
+            await self._ollama.version()
+        except OllamaError:
+            return problems  # said when a member asks; Ollama may start after the bot
+        if sizes := await self._wrong_vector_sizes():
+            problems.append(f"Vector store: {sizes}")
+        return problems
+
+    async def _wrong_vector_sizes(self) -> str:
+        """'' unless stored vectors have another size than the embedding model's."""
+        try:
+            dimension = await self._ollama.embedding_dimension(self.settings.embed_model)
+            census = await self._vectors.census(list(await self._records.taste_counts()))
+        except SuggestWatchError:
+            return ""  # the model or a store is unavailable: said when a member asks
+        mismatched = sorted(m for m, size in census.dimensions.items() if size != dimension)
+        if not mismatched:
+            return ""
+        error = DimensionMismatch(census.dimensions[mismatched[0]], dimension)
+        return f"{len(mismatched)} member(s) with vectors of another size: {error}"
+
     async def _check_model(self, role: str, model: str) -> HealthCheck:
         try:
             await self._ollama.show(model)
@@ -847,7 +927,14 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 @asynccontextmanager
 async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
-    """Open Ollama, the records and the vector store; close them all on the way out."""
+    """Open Ollama, the vector store and the records; close them all on the way out.
+
+    The vector store is opened first: an embedded store is locked to one process, and a
+    process refused that lock must change nothing, so the records (migrations, closing
+    suggestions whose process is gone) come after it. Suggestions of a live process
+    are never touched (see `owners.py`).
+    """
+    check_writable(settings.data_dir)
     async with AsyncExitStack() as stack:
         ollama = await stack.enter_async_context(
             OllamaClient(
@@ -858,7 +945,6 @@ async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
                 idle_timeout=settings.ollama_idle_timeout,
             )
         )
-        records = await stack.enter_async_context(Records.open(settings.sqlite_path))
         vectors = await open_taste_vectors(
             VectorLayout(settings.vector_layout),
             path=settings.qdrant_path,
@@ -866,9 +952,14 @@ async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
             api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
         )
         stack.push_async_callback(vectors.close)
-        pipeline = Pipeline(settings, ollama, records, vectors)
+        owner = ProcessOwner.acquire(settings.data_dir)
+        stack.callback(owner.release)
+        records = await stack.enter_async_context(Records.open(settings.sqlite_path))
+        await records.close_abandoned_suggestions(owner.is_gone)
+        remove_files_of_gone_owners(settings.data_dir)
+        pipeline = Pipeline(settings, ollama, records, vectors, owner.id)
         stack.push_async_callback(pipeline.close)
-        # Only a process that opened both stores reaches this.
+        # Only a process that opened both stores (the vector store's lock first) gets here.
         await pipeline.reconcile_at_start()
         yield pipeline
 

@@ -1,5 +1,10 @@
 """The recommendation prompt: the request, the matched tastes, what the member's ratings
-taught us, and what to write."""
+taught us, and what to write.
+
+Member text (the request, each taste) enters as a JSON string literal: its quotes and
+line breaks are escaped, so no taste can close its quote and write lines that look
+like the prompt's own structure. Titles from earlier answers are quoted the same way.
+"""
 
 from __future__ import annotations
 
@@ -51,7 +56,7 @@ def build_request(
     """The user turn, in the structure that works: request, history, instructions."""
     learned = learned or Learned()
     picks = "pick" if count == 1 else "picks"
-    sections = [f'The member asks for: "{query}"', _history(matches)]
+    sections = [f"The member asks for: {quoted(query)}", _history(matches)]
     sections += _learned(learned)
     sections.append(
         f"Recommend {count} specific movies or shows ({count} {picks}), best first. "
@@ -71,13 +76,18 @@ def _history(matches: Sequence[MatchedTaste]) -> str:
     if not matches:
         return "They have not told us their tastes yet, so base the picks on the request alone."
     lines = [
-        f'{number}. "{match.text}" (similarity {match.score:.2f})'
+        f"{number}. {quoted(match.text)} (similarity {match.score:.2f})"
         for number, match in enumerate(matches, start=1)
     ]
     return (
         "Based on their preference history, these of their stated tastes are the most "
         "similar to the request (similarity from 0 to 1):\n" + "\n".join(lines)
     )
+
+
+def quoted(member_text: str) -> str:
+    """Member text as a JSON string literal (quotes and line breaks escaped)."""
+    return json.dumps(member_text, ensure_ascii=False)
 
 
 def _learned(learned: Learned) -> list[str]:
@@ -102,7 +112,7 @@ def _learned(learned: Learned) -> list[str]:
 
 def _bullets(items: Sequence[str]) -> str:
     # Titles come from a model's earlier answers: quoted, so they stay data.
-    return "\n".join(f"- {json.dumps(item, ensure_ascii=False)}" for item in items)
+    return "\n".join(f"- {quoted(item)}" for item in items)
 
 
 def _has_avoid(learned: Learned) -> bool:

@@ -11,7 +11,7 @@ import json
 import logging
 import sqlite3
 from array import array
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,7 +103,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX tastes_member_key ON tastes (member_id, key);
     CREATE INDEX tastes_unsettled ON tastes (vector_state) WHERE vector_state != 'stored';
     """,
-    # 3 (issue 11): structured picks, one row each, and the member's ratings of them.
+    # 3 (issue 9): who owns a running suggestion, when its text was last saved, and
+    # whether a front end's reply to it still needs its last edit.
+    """
+    ALTER TABLE suggestions ADD COLUMN owner_id TEXT;  -- see bot/pipeline/owners.py
+    ALTER TABLE suggestions ADD COLUMN checkpointed_at TEXT;
+    -- NULL: no linked reply; 'open': its last edit is not done yet; 'closed': it is.
+    ALTER TABLE suggestions ADD COLUMN reply_state TEXT;
+    CREATE INDEX suggestions_by_status ON suggestions (status);
+    """,
+    # 4 (issue 11): structured picks, one row each, and the member's ratings of them.
     """
     ALTER TABLE suggestions ADD COLUMN is_structured INTEGER NOT NULL DEFAULT 0;
 
@@ -168,6 +177,15 @@ class SuggestionRecord:
     tokens_per_second: float | None
     created_at: datetime
     is_structured: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OpenReply:
+    """A suggestion whose front-end reply never got its last edit (the bot was killed)."""
+
+    suggestion_id: int
+    status: SuggestionStatus
+    messages: tuple[tuple[int, int | None], ...]  # (message id, channel id), oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,19 +305,6 @@ class Records:
             # Wait for a lock held by another process (the terminal front end) briefly.
             await self._db.execute("PRAGMA busy_timeout = 5000")
             await self._migrate()
-            abandoned = await self._execute_write(
-                "UPDATE suggestions SET status = ?, error = ?, finished_at = ? WHERE status = ?",
-                (
-                    SuggestionStatus.INTERRUPTED,
-                    "The bot stopped while this suggestion was being written.",
-                    _now(),
-                    SuggestionStatus.RUNNING,
-                ),
-            )
-            if abandoned:
-                log.warning(
-                    "Marked %d suggestion(s) left running by a stop as interrupted", abandoned
-                )
 
     async def _migrate(self) -> None:
         async with self._db.execute("PRAGMA user_version") as cursor:
@@ -315,6 +320,33 @@ class Records:
             await self._db.executescript(
                 f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
             )
+
+    async def close_abandoned_suggestions(self, is_gone: Callable[[str | None], bool]) -> int:
+        """Mark `interrupted` every running suggestion whose owner `is_gone`; the text
+        checkpointed so far stays. Returns how many were closed."""
+        async with self._translated("close abandoned suggestions"):
+            rows = await self._fetch_all(
+                "SELECT DISTINCT owner_id FROM suggestions WHERE status = ?",
+                (SuggestionStatus.RUNNING,),
+            )
+            closed = 0
+            for (owner_id,) in rows:
+                if not is_gone(owner_id):
+                    continue
+                closed += await self._execute_write(
+                    """UPDATE suggestions SET status = ?, error = ?, finished_at = ?
+                       WHERE status = ? AND owner_id IS ?""",
+                    (
+                        SuggestionStatus.INTERRUPTED,
+                        "The bot stopped while this suggestion was being written.",
+                        _now(),
+                        SuggestionStatus.RUNNING,
+                        owner_id,
+                    ),
+                )
+        if closed:
+            log.warning("Marked %d suggestion(s) left running by a stop as interrupted", closed)
+        return closed
 
     async def schema_version(self) -> int:
         async with self._translated("read the schema version"):
@@ -522,16 +554,19 @@ class Records:
         model: str,
         timings: SuggestionTimings,
         status: SuggestionStatus = SuggestionStatus.RUNNING,
+        owner_id: str | None = None,
     ) -> int:
-        """Record a suggestion as it starts; `finish_suggestion` records how it ended."""
+        """Record a suggestion as it starts; `finish_suggestion` records how it ended.
+
+        `owner_id` is the process writing it (see `owners.py`)."""
         matches_json = json.dumps(
             [{"taste_id": m.taste_id, "text": m.text, "score": m.score} for m in matches]
         )
         async with self._translated("record the suggestion"):
             cursor = await self._db.execute(
                 """INSERT INTO suggestions (member_id, query, count, matches, model, status,
-                       embed_seconds, search_seconds, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       embed_seconds, search_seconds, created_at, owner_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     member_id,
                     query,
@@ -542,11 +577,20 @@ class Records:
                     timings.embed_seconds,
                     timings.search_seconds,
                     _now(),
+                    owner_id,
                 ),
             )
             await self._db.commit()
         assert cursor.lastrowid is not None
         return cursor.lastrowid
+
+    async def checkpoint_suggestion(self, suggestion_id: int, text: str) -> None:
+        """Save the text streamed so far of a running suggestion, so a kill loses little."""
+        async with self._translated("save the suggestion's text so far"):
+            await self._execute_write(
+                "UPDATE suggestions SET text = ?, checkpointed_at = ? WHERE id = ? AND status = ?",
+                (text, _now(), suggestion_id, SuggestionStatus.RUNNING),
+            )
 
     async def finish_suggestion(
         self,
@@ -618,12 +662,44 @@ class Records:
     async def link_message(
         self, suggestion_id: int, message_id: int, channel_id: int | None
     ) -> None:
+        """Note that a front-end message shows the suggestion; its reply counts as open
+        until `close_reply`."""
         async with self._translated("link the message to its suggestion"):
-            await self._execute_write(
+            await self._db.execute(
                 """INSERT INTO suggestion_messages (message_id, suggestion_id, channel_id)
                    VALUES (?, ?, ?) ON CONFLICT (message_id) DO NOTHING""",
                 (message_id, suggestion_id, channel_id),
             )
+            await self._db.execute(
+                "UPDATE suggestions SET reply_state = 'open' WHERE id = ? AND reply_state IS NULL",
+                (suggestion_id,),
+            )
+            await self._db.commit()
+
+    async def close_reply(self, suggestion_id: int) -> None:
+        """The suggestion's reply got its last edit: nothing is left to tidy."""
+        async with self._translated("close the suggestion's reply"):
+            await self._execute_write(
+                "UPDATE suggestions SET reply_state = 'closed' WHERE id = ?", (suggestion_id,)
+            )
+
+    async def open_replies(self) -> list[OpenReply]:
+        """Replies that never got their last edit, of suggestions no longer running."""
+        async with self._translated("find replies left open"):
+            rows = await self._fetch_all(
+                """SELECT s.id, s.status, m.message_id, m.channel_id
+                   FROM suggestions s JOIN suggestion_messages m ON m.suggestion_id = s.id
+                   WHERE s.reply_state = 'open' AND s.status != ?
+                   ORDER BY s.id, m.message_id""",
+                (SuggestionStatus.RUNNING,),
+            )
+        replies: dict[int, OpenReply] = {}
+        for row in rows:
+            found = replies.get(row[0]) or OpenReply(row[0], SuggestionStatus(row[1]), ())
+            replies[row[0]] = OpenReply(
+                found.suggestion_id, found.status, (*found.messages, (row[2], row[3]))
+            )
+        return list(replies.values())
 
     async def suggestion_for_message(self, message_id: int) -> int | None:
         async with self._translated("look up the message"):

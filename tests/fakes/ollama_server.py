@@ -33,9 +33,13 @@ whatever its /api/show says.
 
 "Ollama is down" needs no server at all: point the client at `unused_port()`.
 
-Run it standalone for manual trials and benchmarks::
+Run it standalone for manual trials and benchmarks, with any fault switched on::
 
     python -m tests.fakes.ollama_server --port 11434 --tokens-per-second 12 --embed-latency 0.005
+    python -m tests.fakes.ollama_server --fault error_line --fault-after 20   # error mid-stream
+    python -m tests.fakes.ollama_server --fault stall --fault-after 20       # stops sending
+    python -m tests.fakes.ollama_server --fault cut --fault-after 20         # drops the line
+    python -m tests.fakes.ollama_server --without-model llama3.1:8b          # not pulled
 """
 
 from __future__ import annotations
@@ -603,10 +607,27 @@ async def _serve(args: argparse.Namespace, answer: str | None) -> None:
         ignore_format=args.ignore_format,
         tokens_per_second=args.tokens_per_second,
         first_token_delay=args.first_token_delay,
+        models=DEFAULT_MODELS - set(args.without_model),
+        fault=fault_from_arguments(args),
     )
     async with fake:
         print(f"Fake Ollama listening on {fake.url} (Ctrl-C to stop)", flush=True)
+        if fake.fault:
+            print(f"Injecting {fake.fault}", flush=True)
+        if args.without_model:
+            print(f"Models not pulled: {', '.join(args.without_model)}", flush=True)
         await asyncio.Event().wait()
+
+
+def fault_from_arguments(args: argparse.Namespace) -> Fault | None:
+    if not args.fault:
+        return None
+    return Fault(
+        FaultKind(args.fault),
+        after_tokens=args.fault_after,
+        message=args.fault_message,
+        status=args.fault_status,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -619,6 +640,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tokens-per-second", type=float, default=None)
     parser.add_argument("--first-token-delay", type=float, default=0.0, help="seconds")
     parser.add_argument("--answer-file", help="a text file with the scripted reply, sent as is")
+    parser.add_argument(
+        "--fault",
+        choices=[kind.value for kind in FaultKind],
+        help="inject this fault into every matching request (see FaultKind)",
+    )
+    parser.add_argument(
+        "--fault-after", type=int, default=0, metavar="TOKENS", help="tokens sent before it"
+    )
+    defaults = Fault(FaultKind.ERROR_LINE)
+    parser.add_argument(
+        "--fault-message", default=defaults.message, help="the error text sent (%(default)s)"
+    )
+    parser.add_argument(
+        "--fault-status", type=int, default=defaults.status, help="for http_error (%(default)s)"
+    )
+    parser.add_argument(
+        "--without-model",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"answer as if this model were not pulled (of {', '.join(sorted(DEFAULT_MODELS))})",
+    )
     parser.add_argument(
         "--ignore-format",
         action="store_true",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -207,3 +210,43 @@ async def test_unused_port_refuses_connections() -> None:
     async with httpx.AsyncClient(timeout=2) as client:
         with pytest.raises(httpx.ConnectError):
             await client.get(f"http://127.0.0.1:{unused_port()}/api/version")
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def test_faults_and_missing_models_can_be_switched_on_from_the_command_line() -> None:
+    port = unused_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.fakes.ollama_server",
+        "--port",
+        str(port),
+        "--fault",
+        "error_line",
+        "--fault-after",
+        "3",
+        "--fault-message",
+        "CUDA out of memory",
+        "--without-model",
+        "bge-large",
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        listening = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert b"listening" in listening
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            show = await client.post("/api/show", json={"model": "bge-large"})
+            async with client.stream(
+                "POST", "/api/chat", json={"model": CHAT_MODEL, "messages": MESSAGES}
+            ) as response:
+                lines = [json.loads(line) async for line in response.aiter_lines() if line]
+    finally:
+        process.terminate()
+        await process.wait()
+
+    assert show.status_code == 404
+    assert [line.get("error") for line in lines] == [None, None, None, "CUDA out of memory"]

@@ -13,9 +13,11 @@ from bot.errors import (
     OllamaResponseError,
     OllamaStalled,
     OllamaUnreachable,
+    RecordsError,
     TasteNotFound,
     VectorStoreError,
 )
+from bot.pipeline import pipeline as pipeline_module
 from bot.pipeline.events import (
     Failed,
     Finished,
@@ -25,9 +27,10 @@ from bot.pipeline.events import (
     SuggestionStatus,
     TextDelta,
 )
+from bot.pipeline.owners import ProcessOwner
 from bot.pipeline.picks import answer_schema
 from bot.pipeline.pipeline import Pipeline, open_pipeline
-from bot.pipeline.records import SCHEMA_VERSION
+from bot.pipeline.records import SCHEMA_VERSION, Records
 from bot.settings import Settings
 from tests.fakes.ollama_server import (
     DEFAULT_ANSWER,
@@ -462,6 +465,82 @@ async def test_a_cancelled_task_records_the_suggestion_as_cancelled(
         await task
     stored = await pipeline._records.get_suggestion(seen["id"])
     assert stored is not None and stored.status is SuggestionStatus.CANCELLED
+
+
+async def test_the_text_is_checkpointed_to_the_record_while_it_streams(
+    pipeline: Pipeline, fake_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_module, "CHECKPOINT_SECONDS", 0.0)
+    fake_ollama.tokens_per_second = 100
+    fake_ollama.ignore_format = True  # the checkpoint holds the model's text, JSON or not
+    received: list[str] = []
+    async with aclosing(pipeline.suggest("alice", "noir")) as events:
+        async for event in events:
+            if isinstance(event, Retrieved):
+                suggestion_id = event.suggestion_id
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+                if len(received) == 5:
+                    stored = await pipeline._records.get_suggestion(suggestion_id)
+                    break
+    assert stored is not None
+    assert stored.status is SuggestionStatus.RUNNING
+    # Saved when the consumer asked for the next piece: everything before the last one.
+    assert stored.text == "".join(received[:4])
+
+
+async def test_a_failed_final_write_keeps_the_checkpoint_for_the_next_start(
+    settings: Settings, fake_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_module, "CHECKPOINT_SECONDS", 0.0)
+
+    async def disk_full(*args: object, **kwargs: object) -> None:
+        raise RecordsError("Could not record the suggestion's outcome: database or disk is full")
+
+    async with open_pipeline(settings) as pipeline:
+        monkeypatch.setattr(pipeline._records, "finish_suggestion", disk_full)
+        events = await collect(pipeline, "alice", "noir")
+    finished = events[-1]
+    assert isinstance(finished, Finished)  # the member still gets the whole answer
+    async with open_pipeline(settings) as reopened:
+        stored = await reopened._records.get_suggestion(finished.suggestion_id)
+    assert stored is not None
+    assert stored.status is SuggestionStatus.INTERRUPTED
+    assert stored.text and finished.text.startswith(stored.text)
+
+
+async def test_a_second_process_beside_a_live_suggestion_leaves_it_running(
+    pipeline: Pipeline, settings: Settings, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.fault = Fault(FaultKind.STALL, after_tokens=2)
+    events = pipeline.suggest("alice", "noir")
+    retrieved = await anext(events)
+    assert isinstance(retrieved, Retrieved)
+    # What a second process does at start (with a Qdrant server nothing refuses it).
+    other = ProcessOwner.acquire(settings.data_dir)
+    try:
+        async with Records.open(settings.sqlite_path) as records:
+            assert await records.close_abandoned_suggestions(other.is_gone) == 0
+            stored = await records.get_suggestion(retrieved.suggestion_id)
+    finally:
+        other.release()
+    assert stored is not None and stored.status is SuggestionStatus.RUNNING
+    await events.aclose()
+
+
+async def test_a_process_refused_the_store_lock_changes_nothing(
+    pipeline: Pipeline, settings: Settings, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.fault = Fault(FaultKind.STALL, after_tokens=2)
+    events = pipeline.suggest("alice", "noir")
+    retrieved = await anext(events)
+    assert isinstance(retrieved, Retrieved)
+    with pytest.raises(VectorStoreError):
+        async with open_pipeline(settings):
+            pass
+    stored = await pipeline._records.get_suggestion(retrieved.suggestion_id)
+    assert stored is not None and stored.status is SuggestionStatus.RUNNING
+    await events.aclose()
 
 
 # -- dimensions, reindex, restart -----------------------------------------------------------

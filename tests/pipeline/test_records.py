@@ -168,15 +168,63 @@ async def test_a_suggestion_is_recorded_with_matches_timings_and_outcome(records
     assert stored.tokens_per_second == pytest.approx(20.0)
 
 
-async def test_a_suggestion_left_running_by_a_stop_is_marked_interrupted(db_path: Path) -> None:
+async def test_a_suggestion_whose_owner_is_gone_is_interrupted_with_its_checkpoint(
+    db_path: Path,
+) -> None:
+    async with Records.open(db_path) as records:
+        suggestion_id = await records.start_suggestion(
+            "alice", "q", 4, [], "m", SuggestionTimings(), owner_id="gone"
+        )
+        await records.checkpoint_suggestion(suggestion_id, "1. **Heat (1995)**")
+    async with Records.open(db_path) as reopened:
+        assert await reopened.close_abandoned_suggestions(lambda owner: owner == "gone") == 1
+        stored = await reopened.get_suggestion(suggestion_id)
+    assert stored is not None
+    assert stored.status is SuggestionStatus.INTERRUPTED
+    assert stored.text == "1. **Heat (1995)**"
+
+
+async def test_a_suggestion_whose_owner_lives_is_left_running(db_path: Path) -> None:
+    async with Records.open(db_path) as records:
+        live = await records.start_suggestion(
+            "alice", "q", 4, [], "m", SuggestionTimings(), owner_id="live"
+        )
+        assert await records.close_abandoned_suggestions(lambda owner: owner != "live") == 0
+        stored = await records.get_suggestion(live)
+    assert stored is not None
+    assert stored.status is SuggestionStatus.RUNNING
+
+
+async def test_a_checkpoint_never_reopens_a_finished_suggestion(db_path: Path) -> None:
     async with Records.open(db_path) as records:
         suggestion_id = await records.start_suggestion(
             "alice", "q", 4, [], "m", SuggestionTimings()
         )
-    async with Records.open(db_path) as reopened:
-        stored = await reopened.get_suggestion(suggestion_id)
+        await records.finish_suggestion(
+            suggestion_id, text="all", status=SuggestionStatus.COMPLETE, timings=SuggestionTimings()
+        )
+        await records.checkpoint_suggestion(suggestion_id, "al")
+        stored = await records.get_suggestion(suggestion_id)
     assert stored is not None
-    assert stored.status is SuggestionStatus.INTERRUPTED
+    assert stored.text == "all"
+
+
+async def test_a_reply_is_open_from_its_first_link_until_closed(db_path: Path) -> None:
+    async with Records.open(db_path) as records:
+        suggestion_id = await records.start_suggestion(
+            "alice", "q", 4, [], "m", SuggestionTimings(), owner_id="gone"
+        )
+        await records.link_message(suggestion_id, 222, 9)
+        await records.link_message(suggestion_id, 111, 9)
+        assert await records.open_replies() == []  # still running: its owner finishes it
+        await records.close_abandoned_suggestions(lambda owner: True)
+        [reply] = await records.open_replies()
+        assert reply.suggestion_id == suggestion_id
+        assert reply.status is SuggestionStatus.INTERRUPTED
+        assert reply.messages == ((111, 9), (222, 9))
+        await records.close_reply(suggestion_id)
+        await records.link_message(suggestion_id, 333, 9)  # a late link does not reopen it
+        assert await records.open_replies() == []
 
 
 async def test_feedback_is_kept_per_linked_message_across_a_restart(db_path: Path) -> None:

@@ -35,3 +35,37 @@ def test_control_characters_are_refused_and_named(char: str) -> None:
 
 def test_emoji_and_accents_are_kept() -> None:
     assert clean_text("Amélie 🎬", max_chars=50, what="A taste") == "Amélie 🎬"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\u200b\u200b", "\u200d", "\u202e\u2066", "\ufeff \u200b", "\u0301"],
+    ids=["zero-width-spaces", "joiner", "direction-marks", "bom", "combining-mark-alone"],
+)
+def test_text_with_nothing_visible_is_refused(text: str) -> None:
+    with pytest.raises(InputError, match="no visible characters"):
+        clean_text(text, max_chars=50, what="A taste")
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("\u202enoir films", "noir films"),  # right-to-left override
+        ("noir\u2066 films\u2069", "noir films"),  # isolates
+        ("no\u200bir", "noir"),  # zero-width space
+        ("\ufeffnoir", "noir"),  # byte order mark
+    ],
+)
+def test_direction_overrides_and_zero_width_characters_are_removed(text: str, kept: str) -> None:
+    assert clean_text(text, max_chars=50, what="A taste") == kept
+
+
+def test_an_emoji_sequence_keeps_its_joiner() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert clean_text(f"films for {family}", max_chars=50, what="A taste").endswith(family)
+
+
+def test_bytes_that_are_not_utf8_are_refused() -> None:
+    undecodable = b"noir \xff films".decode("utf-8", "surrogateescape")
+    with pytest.raises(InputError, match="not valid UTF-8"):
+        clean_text(undecodable, max_chars=50, what="A taste")

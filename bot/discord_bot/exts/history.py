@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import NO_PINGS
+from bot.discord_bot import NO_PINGS, escaped
 from bot.discord_bot.client import SuggestWatchBot
 from bot.discord_bot.streaming import MESSAGE_LIMIT, split_message
 from bot.errors import InputError, SuggestWatchError
@@ -45,10 +45,10 @@ def history_pages(picks: list[HistoryPick]) -> list[str]:
     for pick in picks:
         if pick.suggestion_id != current:
             current = pick.suggestion_id
-            query = discord.utils.escape_markdown(pick.query)
+            query = escaped(pick.query)
             lines.append(f"\n`#{pick.suggestion_id}` “{query}” · {pick.created_at:%Y-%m-%d}")
         rating = RATING_LABELS[pick.rating] if pick.rating else "not rated"
-        title = discord.utils.escape_markdown(label(pick))
+        title = escaped(label(pick))
         lines.append(f"{pick.position}. {title} — {rating}")
     return split_message("\n".join(lines), MESSAGE_LIMIT)
 
@@ -104,7 +104,7 @@ class History(commands.Cog):
             str(interaction.user.id), suggestion_id, chosen, position
         )
         lines = [
-            f"{record.shown_position}. {discord.utils.escape_markdown(label(record))} — "
+            f"{record.shown_position}. {escaped(label(record))} — "
             + (RATING_LABELS[record.rating] if record.rating else "not rated")
             for record in rated
         ]

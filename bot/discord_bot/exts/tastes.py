@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import NO_PINGS
+from bot.discord_bot import NO_PINGS, escaped
 from bot.discord_bot.client import SuggestWatchBot
 from bot.discord_bot.error_handler import handle_command_error
 from bot.discord_bot.streaming import MESSAGE_LIMIT, split_message
@@ -44,7 +44,8 @@ def list_tastes(tastes: list[Taste]) -> list[str]:
         return ["You have no tastes yet. Add one with `/prefer`."]
     lines = [f"**Your {len(tastes)} taste(s)** (remove one with `/forget`):"]
     lines += [
-        f"`#{taste.id}` {taste.text}{PENDING_MARK if taste.is_pending else ''}" for taste in tastes
+        f"`#{taste.id}` {escaped(taste.text)}{PENDING_MARK if taste.is_pending else ''}"
+        for taste in tastes
     ]
     return split_message("\n".join(lines), MESSAGE_LIMIT)
 

@@ -13,6 +13,8 @@ from bot.discord_bot.exts.suggest import _render as render
 from bot.discord_bot.streaming import STILL_WRITING_MARK
 from bot.errors import RecordsError, VectorStoreError
 from bot.pipeline.events import SuggestionStatus
+from bot.pipeline.pipeline import Pipeline
+from bot.pipeline.records import OpenReply
 from bot.settings import DiscordSettings
 from tests.discord_bot.conftest import (
     ALICE,
@@ -57,6 +59,14 @@ async def start_suggest(
     original = await harness.fake.wait_for(lambda: harness.fake.original(interaction.token))
     await harness.fake.wait_for(lambda: "Arrival" in original.content)
     return interaction, original
+
+
+async def no_last_edit() -> None:
+    """In place of `Suggest.shut_down`: a killed bot makes no last edit."""
+
+
+async def nothing_left_open(self: Pipeline) -> list[OpenReply]:
+    return []
 
 
 def stop_button(message: FakeMessage) -> str:
@@ -373,6 +383,7 @@ async def test_a_records_fault_is_explained(
 
 
 async def test_an_empty_request_is_answered_privately(harness: Harness) -> None:
+    harness.ollama.requests.clear()  # the start-up checks (vector sizes) are not this request
     interaction = await suggest(harness, "   ")
 
     assert "empty" in harness.private_reply(interaction).lower()
@@ -400,12 +411,19 @@ async def test_an_unexpected_error_gets_an_apology_with_the_logged_error_id(
 
 
 async def test_a_stop_button_left_by_a_restart_still_answers_and_tidies_the_message(
-    fake_discord: FakeDiscord, fake_ollama: FakeOllama, settings: DiscordSettings
+    fake_discord: FakeDiscord,
+    fake_ollama: FakeOllama,
+    settings: DiscordSettings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A bot killed mid-answer, whose message the next start could not tidy (the Stop
+    # is pressed before, or the edit failed): neither clean-up runs here.
     fake_ollama.fault = Fault(FaultKind.STALL, after_tokens=20)
     async with running_bot(fake_discord, fake_ollama, settings) as before:
+        monkeypatch.setattr(before.bot.get_cog("Suggest"), "shut_down", no_last_edit)
         _, original = await start_suggest(before)
         await before.fake.wait_for(lambda: MARK in original.content)
+    monkeypatch.setattr(Pipeline, "open_replies", nothing_left_open)
     assert original.custom_ids  # the bot stopped mid-answer: the button is still there
     fake_ollama.fault = None
 
@@ -417,3 +435,44 @@ async def test_a_stop_button_left_by_a_restart_still_answers_and_tidies_the_mess
     assert MARK not in original.content
     assert "Arrival" in original.content  # what was written stays
     assert render.CUT_BY_RESTART in original.content
+
+
+async def test_a_stopping_bot_gives_each_answer_its_last_edit_and_records_it_cancelled(
+    fake_discord: FakeDiscord, fake_ollama: FakeOllama, settings: DiscordSettings
+) -> None:
+    fake_ollama.fault = Fault(FaultKind.STALL, after_tokens=6)
+    fake_ollama.ignore_format = True  # the record keeps the text as it came
+    async with running_bot(fake_discord, fake_ollama, settings) as harness:
+        _, original = await start_suggest(harness)
+    # Leaving `running_bot` closes the bot, as a SIGTERM does.
+    assert MARK not in original.content
+    assert original.custom_ids == []
+    assert "Arrival" in original.content
+    assert render.RESTARTING in original.content
+    async with open_records(settings) as records:
+        stored = await records.get_suggestion(1)
+    assert stored is not None
+    assert stored.status is SuggestionStatus.CANCELLED
+    assert stored.text.startswith("1. **Arrival")
+
+
+async def test_the_next_start_finishes_a_reply_a_killed_bot_left_open(
+    fake_discord: FakeDiscord,
+    fake_ollama: FakeOllama,
+    settings: DiscordSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake_ollama.fault = Fault(FaultKind.STALL, after_tokens=20)
+    async with running_bot(fake_discord, fake_ollama, settings) as before:
+        monkeypatch.setattr(before.bot.get_cog("Suggest"), "shut_down", no_last_edit)
+        _, original = await start_suggest(before)
+        await before.fake.wait_for(lambda: MARK in original.content)
+    assert MARK in original.content and original.custom_ids
+    fake_ollama.fault = None
+
+    async with running_bot(fake_discord, fake_ollama, settings) as after:
+        await after.fake.wait_for(lambda: render.CUT_BY_RESTART in original.content)
+
+    assert MARK not in original.content
+    assert original.custom_ids == []
+    assert "Arrival" in original.content

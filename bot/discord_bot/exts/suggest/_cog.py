@@ -32,6 +32,9 @@ from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT
 log = logging.getLogger(__name__)
 
 __all__ = ["RATING_EMOJIS", "Suggest"]
+# On shutdown, the longest wait for the answers being written to get their last edit,
+# on top of one STREAM_EDIT_INTERVAL (the last edit waits for its turn like any other).
+SHUTDOWN_GRACE_SECONDS = 5.0
 # Fixed, so a Stop button left on an answer by a restart still reaches `ExpiredStop`.
 STOP_CUSTOM_ID = "suggest:stop"
 
@@ -124,9 +127,39 @@ class Suggest(commands.Cog):
         )
         # Replies written through a channel (their tokens expired) share its write budget.
         self._channel_windows: dict[int, WriteWindow] = {}
+        self.is_shutting_down = False
+        # The generation of every answer being written -> set when its last edit is done.
+        self._in_flight: dict[asyncio.Task[None], asyncio.Event] = {}
+        self._tidying: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         self.bot.add_view(ExpiredStop())
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # Once per run, in the background: an unreachable message never delays anything.
+        if self._tidying is None:
+            self._tidying = asyncio.create_task(self._finish_replies_left_open())
+
+    async def shut_down(self) -> None:
+        """Stop every answer being written: each is recorded cancelled with its text and
+        gets a last edit saying the bot is restarting. Waits a bounded time for those
+        edits; the bot disconnects after this."""
+        self.is_shutting_down = True
+        if self._tidying is not None:
+            self._tidying.cancel()
+        if not self._in_flight:
+            return
+        log.info("Stopping %d answer(s) being written", len(self._in_flight))
+        for generation in self._in_flight:
+            generation.cancel()
+        waits = [asyncio.create_task(done.wait()) for done in self._in_flight.values()]
+        grace = SHUTDOWN_GRACE_SECONDS + self.bot.settings.stream_edit_interval
+        _, late = await asyncio.wait(waits, timeout=grace)
+        for wait in late:
+            wait.cancel()
+        if late:
+            log.warning("%d answer(s) did not get their last edit in time", len(late))
 
     @app_commands.command(name="suggest", description="Get movie and show picks from your tastes")
     @app_commands.describe(
@@ -140,6 +173,11 @@ class Suggest(commands.Cog):
         count: app_commands.Range[int, MIN_COUNT, MAX_COUNT] = DEFAULT_COUNT,
     ) -> None:
         member_id = str(interaction.user.id)
+        if self.is_shutting_down:
+            await interaction.response.send_message(
+                render.RESTARTING_TRY_LATER, ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
         try:
             # A bad request is refused privately before it takes a place in the queue.
             query = self.bot.pipeline.check_request(query, count)
@@ -170,6 +208,25 @@ class Suggest(commands.Cog):
         generation = asyncio.create_task(
             self._generate(reply, links, outcome, member_id, query, count)
         )
+        answered = asyncio.Event()
+        self._in_flight[generation] = answered
+        try:
+            await self._follow(interaction, reply, links, outcome, generation, query, count)
+        finally:
+            del self._in_flight[generation]
+            answered.set()
+
+    async def _follow(
+        self,
+        interaction: discord.Interaction,
+        reply: Reply,
+        links: MessageLinks,
+        outcome: _Outcome,
+        generation: asyncio.Task[None],
+        query: str,
+        count: int,
+    ) -> None:
+        """Wait for the generation, then give the reply its last edit."""
 
         def stop_generation() -> None:
             generation.cancel()
@@ -179,7 +236,7 @@ class Suggest(commands.Cog):
         try:
             await asyncio.wait({generation})
         finally:
-            if not generation.done():  # we are being cancelled: the bot is shutting down
+            if not generation.done():  # this handler itself is cancelled
                 generation.cancel()
                 await reply.abandon()
         stop.stop()
@@ -189,19 +246,21 @@ class Suggest(commands.Cog):
             # waiting status goes.
             reply.set_header(render.request_line(query, count))
         if generation.cancelled():
-            outcome.footer = render.STOPPED
+            outcome.footer = render.RESTARTING if self.is_shutting_down else render.STOPPED
         elif (error := generation.exception()) is not None:
             await reply.finish(render.BROKEN)
+            await links.close_reply()
             raise error  # to the central handler
         elif outcome.refused is not None and not reply.body:
             await self._refuse(interaction, reply, outcome.refused)
             return
 
         messages = await reply.finish(outcome.footer)
+        await links.close_reply()
         if outcome.is_finished and messages:
             await self._offer_rating(messages[-1])
         if outcome.suggestion_id is not None:
-            await self._apply_early_ratings(member_id, outcome.suggestion_id)
+            await self._apply_early_ratings(str(interaction.user.id), outcome.suggestion_id)
 
     async def _apply_early_ratings(self, member_id: str, suggestion_id: int) -> None:
         """Rate by the asker's reactions added while the answer was written: its picks
@@ -301,3 +360,39 @@ class Suggest(commands.Cog):
             except discord.HTTPException as exc:
                 log.warning("Could not add the rating prompt %s: %s", emoji, exc)
                 return
+
+    # -- replies a killed bot left open ---------------------------------------------------
+
+    async def _finish_replies_left_open(self) -> None:
+        """Give every reply a killed bot left mid-stream its last edit: the "still
+        writing" mark and the Stop button go, a notice comes, the text stays."""
+        try:
+            replies = await self.bot.pipeline.open_replies()
+        except SuggestWatchError as exc:
+            log_fault(exc, "Looking for replies left open by the last run")
+            return
+        for left_open in replies:
+            await self._finish_left_open(left_open.messages)
+            try:
+                await self.bot.pipeline.close_reply(left_open.suggestion_id)
+            except SuggestWatchError as exc:
+                log_fault(exc, f"Closing the reply of suggestion #{left_open.suggestion_id}")
+                return
+        if replies:
+            log.info("Finished %d answer(s) left open by the last run", len(replies))
+
+    async def _finish_left_open(self, messages: tuple[tuple[int, int | None], ...]) -> None:
+        # Only the first message carries the Stop button and only the last the mark.
+        first, last = messages[0], messages[-1]
+        for message_id, channel_id in dict.fromkeys((first, last)):
+            if channel_id is None:
+                continue
+            channel = self.bot.get_partial_messageable(channel_id)
+            try:
+                message = await channel.fetch_message(message_id)
+                content = message.content.replace(STILL_WRITING_MARK, "").rstrip()
+                if (message_id, channel_id) == last and render.CUT_BY_RESTART not in content:
+                    content = with_ending(content, render.CUT_BY_RESTART)
+                await message.edit(content=content, view=None, allowed_mentions=NO_PINGS)
+            except discord.HTTPException as exc:
+                log.warning("Could not finish message %d left open: %s", message_id, exc)

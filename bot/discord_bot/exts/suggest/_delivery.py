@@ -60,6 +60,15 @@ class MessageLinks:
         self._suggestion_id = suggestion_id
         await self._link_pending()
 
+    async def close_reply(self) -> None:
+        """The reply had its last edit, so the next start has nothing to finish."""
+        if self._suggestion_id is None or not self._linked:
+            return
+        try:
+            await self._pipeline.close_reply(self._suggestion_id)
+        except SuggestWatchError as exc:
+            log_fault(exc, f"Closing the reply of suggestion #{self._suggestion_id}")
+
     async def _link_pending(self) -> None:
         if self._suggestion_id is None:
             return

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import discord
-
+from bot.discord_bot import escaped
 from bot.discord_bot.error_handler import describe_error
 from bot.discord_bot.reactions import DISLIKE, KEYCAPS, LIKE
 from bot.pipeline.events import Failed, Finished, PickDraft, Retrieved
@@ -20,6 +19,11 @@ CUT_BY_LENGTH = (
     "Ask for fewer picks to get a complete answer."
 )
 CUT_BY_RESTART = "⏹️ This answer was cut short when the bot restarted. Ask again with `/suggest`."
+RESTARTING = (
+    "⏹️ The bot is restarting, so this answer stops here; what was written is kept. "
+    "Ask again with `/suggest` in a minute."
+)
+RESTARTING_TRY_LATER = "The bot is restarting right now. Ask again with `/suggest` in a minute."
 ONLY_THE_ASKER = "Only the member who asked for this suggestion can stop it."
 NO_NEW_PICKS = "No new picks this time: try asking differently."
 
@@ -29,12 +33,12 @@ def picks(count: int) -> str:
 
 
 def searching(query: str, count: int) -> str:
-    return f"🔎 Looking for {picks(count)} for “{query}”…"
+    return f"🔎 Looking for {picks(count)} for “{escaped(query)}”…"
 
 
 def request_line(query: str, count: int) -> str:
     """The header of a reply whose answer never started (the wait or retrieval ended it)."""
-    return f"🎬 **{picks(count)} for “{query}”**"
+    return f"🎬 **{picks(count)} for “{escaped(query)}”**"
 
 
 def waiting(place: int, limit: int) -> str:
@@ -50,7 +54,7 @@ def retrieved(event: Retrieved) -> str:
     lines = [request_line(event.query, event.count)]
     if event.matches:
         lines.append(f"Matched {len(event.matches)} of your tastes:")
-        lines += [f"> `{match.score:.2f}` {match.text}" for match in event.matches]
+        lines += [f"> `{match.score:.2f}` {escaped(match.text)}" for match in event.matches]
     elif event.has_tastes:
         lines.append("None of your tastes matched this request closely.")
     else:
@@ -80,14 +84,14 @@ def picks_text(picks: tuple[PickDraft, ...]) -> str:
 
 def pick_text(number: int, pick: PickDraft) -> str:
     # The model's words are shown as text, never as markdown it happened to write.
-    text = f"**{number}. {discord.utils.escape_markdown(pick.title)}**"
+    text = f"**{number}. {escaped(pick.title)}**"
     details = [str(part) for part in (pick.year, pick.kind) if part]
     if details:
         text += f" ({' · '.join(details)})"
     if pick.description:
-        text += f"\n{discord.utils.escape_markdown(pick.description)}"
+        text += f"\n{escaped(pick.description)}"
     if pick.reasoning:
-        text += f"\n*Why:* {discord.utils.escape_markdown(pick.reasoning)}"
+        text += f"\n*Why:* {escaped(pick.reasoning)}"
     if pick.confidence is not None:
         text += f"\n*Confidence:* {pick.confidence:.0%}"
     return text
