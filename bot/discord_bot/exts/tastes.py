@@ -22,6 +22,9 @@ AUTOCOMPLETE_LIMIT = 25  # Discord shows at most 25 choices
 CHOICE_NAME_LIMIT = 100
 CONFIRM_TIMEOUT_SECONDS = 60.0
 EXPIRED_CONFIRMATION = "No answer in time, so your tastes are kept. Ask again to forget them."
+EXPIRED_HISTORY_CONFIRMATION = (
+    "Forgot your tastes. No answer in time, so your history and ratings are kept."
+)
 
 
 def member_id_of(interaction: discord.Interaction) -> str:
@@ -70,23 +73,25 @@ def find_taste(tastes: list[Taste], wanted: str) -> Taste | None:
     return None
 
 
-class ConfirmForgetAll(discord.ui.View):
-    """Yes / Cancel under the private question "forget all your tastes?"."""
+class _PrivateConfirmation(discord.ui.View):
+    """Buttons under a private question to one member; unanswered in time, they go."""
+
+    expired_text = EXPIRED_CONFIRMATION
 
     def __init__(self, bot: SuggestWatchBot, member_id: str, question: discord.Interaction) -> None:
         super().__init__(timeout=CONFIRM_TIMEOUT_SECONDS)
         self.bot = bot
         self.member_id = member_id
-        self._question = question  # the interaction whose private answer holds the buttons
+        self._question = question  # the interaction whose message holds the buttons
 
     async def on_timeout(self) -> None:
-        """Unanswered in time: take the dead buttons away and say nothing was forgotten."""
+        """Take the dead buttons away and say that nothing was erased."""
         try:
             await self._question.edit_original_response(
-                content=EXPIRED_CONFIRMATION, view=None, allowed_mentions=NO_PINGS
+                content=self.expired_text, view=None, allowed_mentions=NO_PINGS
             )
         except discord.HTTPException as exc:
-            log.warning("Could not tidy an expired forget-all confirmation: %s", exc)
+            log.warning("Could not tidy an expired confirmation: %s", exc)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return member_id_of(interaction) == self.member_id
@@ -95,6 +100,10 @@ class ConfirmForgetAll(discord.ui.View):
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
     ) -> None:
         await handle_command_error(interaction, error)
+
+
+class ConfirmForgetAll(_PrivateConfirmation):
+    """Yes / Cancel under the private question "forget all your tastes?"."""
 
     @discord.ui.button(label="Yes, forget them all", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
@@ -111,7 +120,7 @@ class ConfirmForgetAll(discord.ui.View):
         await interaction.edit_original_response(
             content=f"{done}\nAlso erase your history: {suggestions} suggestion(s), their "
             "picks and your ratings? Your next picks will not learn from them.",
-            view=ConfirmForgetHistory(self.bot, self.member_id),
+            view=ConfirmForgetHistory(self.bot, self.member_id, interaction),
             allowed_mentions=NO_PINGS,
         )
 
@@ -123,21 +132,10 @@ class ConfirmForgetAll(discord.ui.View):
         )
 
 
-class ConfirmForgetHistory(discord.ui.View):
+class ConfirmForgetHistory(_PrivateConfirmation):
     """Erase / Keep under the private question "erase your history and ratings too?"."""
 
-    def __init__(self, bot: SuggestWatchBot, member_id: str) -> None:
-        super().__init__(timeout=CONFIRM_TIMEOUT_SECONDS)
-        self.bot = bot
-        self.member_id = member_id
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return member_id_of(interaction) == self.member_id
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
-    ) -> None:
-        await handle_command_error(interaction, error)
+    expired_text = EXPIRED_HISTORY_CONFIRMATION
 
     @discord.ui.button(label="Erase my history too", style=discord.ButtonStyle.danger)
     async def erase(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:

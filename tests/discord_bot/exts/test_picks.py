@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+
+import pytest
 
 from bot.discord_bot.exts.suggest import _render as render
 from bot.discord_bot.reactions import KEYCAPS, RATING_EMOJIS
@@ -260,3 +263,24 @@ async def test_help_says_how_ratings_shape_future_picks(harness: Harness) -> Non
     reply = harness.private_reply(await harness.slash("help"))
     assert "Your ratings shape your next picks" in reply
     assert "/rate" in reply and "/history" in reply
+
+
+async def test_an_unanswered_history_question_loses_its_buttons_and_keeps_history(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # load_extension made its own module object: patch the one the bot runs.
+    loaded = sys.modules["bot.discord_bot.exts.tastes"]
+    await harness.pipeline.prefer(str(ALICE), "space opera")
+    await suggest(harness, count=2)
+
+    interaction = await harness.slash("forget", {"taste": "all"})
+    question = harness.fake.original(interaction.token)
+    assert question is not None
+    yes, _cancel = question.custom_ids
+    monkeypatch.setattr(loaded, "CONFIRM_TIMEOUT_SECONDS", 0.3)  # the history question's
+    await harness.press(yes, question)
+    await harness.fake.wait_for(lambda: "Also erase your history" in question.content)
+
+    await harness.fake.wait_for(lambda: question.custom_ids == [])
+    assert question.content == loaded.EXPIRED_HISTORY_CONFIRMATION
+    assert len(await harness.pipeline.history(str(ALICE))) == 2
