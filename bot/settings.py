@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: default_data_dir())
     # per-member: one Qdrant collection per member; shared: one collection, member as tenant.
     vector_layout: Literal["per-member", "shared"] = "per-member"
+    # Seconds a Qdrant server may take to answer one call.
+    qdrant_timeout: float = Field(10.0, gt=0, le=600)
+    # Milliseconds a SQLite write waits for a lock another process (the terminal) holds.
+    sqlite_busy_timeout: int = Field(5000, ge=0, le=600_000)
 
     # Tastes and retrieval
     taste_max_chars: int = Field(300, ge=10, le=2000)
@@ -81,6 +85,13 @@ class Settings(BaseSettings):
     no_repeat_window: int = Field(10, ge=0, le=1000)
     # Liked picks, the most similar to the request, given to the model as examples.
     liked_examples: int = Field(3, ge=0, le=20)
+    # Liked picks compared with a request to choose those examples: the most recent N.
+    liked_candidates: int = Field(100, ge=1, le=10_000)
+    # Picks asked of the model beyond the count, so the count still holds when a
+    # repeat (or, later, a title missing from the catalogue) is left out.
+    spare_picks: int = Field(2, ge=0, le=10)
+    # Titles to avoid named in one prompt (the rest are left out when suggested anyway).
+    max_avoided_in_prompt: int = Field(40, ge=0, le=500)
 
     # Generation options (Ollama's `options`)
     gen_temperature: float = Field(0.7, ge=0, le=2)
