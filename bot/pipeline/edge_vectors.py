@@ -194,10 +194,16 @@ class EdgeTasteVectors:
 
     # -- beyond the interface -----------------------------------------------------------
 
-    async def every_point(self) -> AsyncIterator[list[tuple[str, TastePoint]]]:
-        """Every stored vector with its member, a page at a time (to copy it elsewhere)."""
-        async for page in self._pages(None, with_vector=True):
-            yield [_to_taste(record) for record in page]
+    async def members(self) -> dict[str, int]:
+        """Every member with vectors, and how many each has."""
+        return await self._run("count the vectors", self._counts)
+
+    async def member_points(self, member_id: str) -> list[TastePoint]:
+        """One member's tastes with their vectors (to copy them elsewhere)."""
+        points: list[TastePoint] = []
+        async for page in self._pages(_member_filter(member_id), with_vector=True):
+            points.extend(_to_taste(record)[1] for record in page)
+        return points
 
     async def count(self) -> int:
         """How many vectors the store holds, all members together."""
