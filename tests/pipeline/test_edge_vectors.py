@@ -53,8 +53,12 @@ async def feed(members: Sequence[MemberTastes]) -> AsyncIterator[MemberTastes]:
 
 
 async def stored(store: EdgeTasteVectors) -> dict[int, str]:
-    """Every taste id in the store with its member, read page by page."""
-    return {point.taste_id: member async for page in store.every_point() for member, point in page}
+    """Every taste id in the store with its member, read from the store itself."""
+    return {
+        point.taste_id: member
+        for member in await store.members()
+        for point in await store.member_points(member)
+    }
 
 
 def shard_points(root: Path) -> list[edge.Record]:
