@@ -12,11 +12,13 @@ in use (see `edge_files`). `rebuild` fills the next generation beside the old on
 searches keep using the old, then switches with one rename; a rebuild killed before
 that leaves the old one whole, and `tidy` removes what it left.
 
-Edge calls hold the GIL, so every call is kept short: writes go in slices of
-`WRITE_SLICE` points, the write-ahead log is flushed every `FLUSH_EVERY` points (that
-also bounds what the next open replays), and all calls run on one worker thread, in
-order, never on the event loop. Vectors are stored as float16: half the memory, and
-cosine scores within 1e-4 of float32's (the similarity floor needs 0.001).
+Edge calls hold the GIL, so they are kept short and off the event loop: all run on one
+worker thread, in order; writes go in slices of `WRITE_SLICE` points; the write-ahead
+log is flushed every `FLUSH_EVERY` points (a flush is an fsync or several, 20-60 ms,
+and bounds what the next open replays). A rebuild's thousands of writes and flushes go
+to another process (`edge_builder`); this one only loads the finished shard. Vectors
+are stored as float16: half the memory, and cosine scores within 1e-4 of float32's
+(the similarity floor needs 0.001).
 """
 
 from __future__ import annotations
@@ -32,9 +34,15 @@ import qdrant_edge as edge
 
 from bot.errors import DimensionMismatch, VectorStoreError
 from bot.pipeline import edge_files as files
-from bot.pipeline.vectors import (
+from bot.pipeline.edge_builder import (
     MEMBER_KEY,
-    TASTE_KEY,
+    WRITE_SLICE,
+    ShardBuilder,
+    create_shard,
+    to_point,
+    wait_for_builder,
+)
+from bot.pipeline.vectors import (
     MemberTastes,
     RebuildReport,
     ScoredTaste,
@@ -45,10 +53,8 @@ from bot.pipeline.vectors import (
 
 log = logging.getLogger(__name__)
 
-WRITE_SLICE = 64  # points per Edge call: about 1 ms each with 1024-d vectors
-FLUSH_EVERY = 256  # points written between flushes: a flush then takes about 6 ms
+FLUSH_EVERY = 1000  # points written between flushes; replaying 1,000 takes ~50 ms
 READ_PAGE = 1024
-_PAYLOAD_M = 16
 T = TypeVar("T")
 
 
@@ -152,18 +158,26 @@ class EdgeTasteVectors:
         """Fill the next generation beside the current one, then switch in one rename."""
         await self.tidy()  # a generation folder left by a killed rebuild is in the way
         generation = (self._current.generation if self._current else 0) + 1
-        building = _Generation(generation)
+        path = files.generation_dir(self.root, generation)
+        builder: ShardBuilder | None = None
         kept: set[str] = set()
         written = 0
         try:
             async for member in members:
                 kept.add(member.member_id)
-                await self._rebuild_member(building, member)
-                written += len(member.points)
-            before = set(await self._run("count the vectors", self._counts))
-            await self._run("switch to the new index", lambda: self._switch(building))
+                if member.points:
+                    builder = builder or await _start_builder(path, member)
+                    await _send(builder, member)
+                    written += len(member.points)
+            before = set(await self.members())
+            new = None if builder is None else files.Current(generation, builder.dimension)
+            if builder is not None:
+                await _finish(builder)
+            await self._run("switch to the new index", lambda: self._switch(new))
         except BaseException:
-            await self._run("drop the half-built index", lambda: self._discard(building))
+            if builder is not None:
+                await builder.abort()
+            await asyncio.to_thread(files.remove_generation, path)
             raise
         return RebuildReport(len(kept), written, len(before - kept))
 
@@ -173,6 +187,8 @@ class EdgeTasteVectors:
         def tidy() -> int:
             stray = files.stray_generations(self.root, self._current)
             for path in stray:
+                if not wait_for_builder(path):
+                    raise VectorStoreError(f"An index builder still writes {path}; stop it.")
                 files.remove_generation(path)
             return len(stray)
 
@@ -227,9 +243,9 @@ class EdgeTasteVectors:
 
     def _ensure_shard(self, dimension: int) -> None:
         if self._current is None:
-            generation = _Generation(1)
-            generation.create(self.root, dimension)
-            self._switch(generation)
+            path = files.generation_dir(self.root, 1)
+            files.remove_generation(path)  # left by a first rebuild that was killed
+            self._switch(files.Current(1, dimension), create_shard(path, dimension))
         elif self._current.dimension != dimension:
             raise DimensionMismatch(self._current.dimension, dimension)
 
@@ -239,7 +255,7 @@ class EdgeTasteVectors:
         return self._shard
 
     def _write(self, shard: edge.EdgeShard, member_id: str, points: Sequence[TastePoint]) -> None:
-        structs = [_to_point(point, member_id) for point in points]
+        structs = [to_point(point.taste_id, point.vector, member_id) for point in points]
         shard.update(edge.UpdateOperation.upsert_points(structs))
         self._note_written(shard, len(structs))
 
@@ -260,25 +276,17 @@ class EdgeTasteVectors:
         request = edge.FacetRequest(key=MEMBER_KEY, limit=2**31 - 1, exact=True)
         return {str(hit.value): hit.count for hit in self._live().facet(request).hits}
 
-    def _switch(self, building: _Generation) -> None:
-        """Make `building` current in one rename, then drop the old generation."""
-        old_shard, old = self._shard, self._current
-        if building.shard is not None:
-            building.shard.flush()
-        new = building.current()
+    def _switch(self, new: files.Current | None, shard: edge.EdgeShard | None = None) -> None:
+        """Make `new` current in one rename (loading its shard), then drop the old one."""
+        if new is not None and shard is None:
+            shard = edge.EdgeShard.load(str(files.generation_dir(self.root, new.generation)))
         files.write_current(self.root, new)
-        self._shard, self._current, self._unflushed = building.shard, new, 0
-        building.shard = None
+        old_shard, old = self._shard, self._current
+        self._shard, self._current, self._unflushed = shard, new, 0
         if old_shard is not None:
             old_shard.close()
-        if old is not None:
+        if old is not None and (new is None or new.generation != old.generation):
             files.remove_generation(files.generation_dir(self.root, old.generation))
-
-    def _discard(self, building: _Generation) -> None:
-        if building.shard is not None:
-            building.shard.close()
-            building.shard = None
-        files.remove_generation(files.generation_dir(self.root, building.number))
 
     def _close_shard(self) -> None:
         if self._shard is not None:
@@ -287,19 +295,6 @@ class EdgeTasteVectors:
             self._shard = None
 
     # -- helpers on the loop ------------------------------------------------------------
-
-    async def _rebuild_member(self, building: _Generation, member: MemberTastes) -> None:
-        if not member.points:
-            return
-        if building.shard is None:
-            dimension = len(member.points[0].vector)
-            await self._run("start a new index", lambda: building.create(self.root, dimension))
-        for start in range(0, len(member.points), WRITE_SLICE):
-            batch = member.points[start : start + WRITE_SLICE]
-            await self._run(
-                "rebuild the vectors",
-                lambda b=batch: building.write(member.member_id, b),  # type: ignore[misc]
-            )
 
     async def _pages(
         self, where: edge.Filter | None, *, with_vector: bool
@@ -335,52 +330,6 @@ class EdgeTasteVectors:
             raise VectorStoreError(f"Could not {doing}: the vector store failed ({exc}).") from exc
 
 
-class _Generation:
-    """A shard being built beside the current one (worker thread only)."""
-
-    def __init__(self, number: int) -> None:
-        self.number = number
-        self.shard: edge.EdgeShard | None = None
-        self.dimension = 0
-        self._unflushed = 0
-
-    def create(self, root: Path, dimension: int) -> None:
-        path = files.generation_dir(root, self.number)
-        files.remove_generation(path)  # half-built by a rebuild that was killed
-        self.shard = edge.EdgeShard.create(str(path), shard_config(dimension))
-        index = edge.KeywordIndexParams(is_tenant=True)
-        self.shard.update(edge.UpdateOperation.create_field_index(MEMBER_KEY, index))
-        self.dimension = dimension
-
-    def write(self, member_id: str, points: Sequence[TastePoint]) -> None:
-        assert self.shard is not None
-        if len(points[0].vector) != self.dimension:
-            raise DimensionMismatch(self.dimension, len(points[0].vector))
-        self.shard.update(
-            edge.UpdateOperation.upsert_points([_to_point(p, member_id) for p in points])
-        )
-        self._unflushed += len(points)
-        if self._unflushed >= FLUSH_EVERY:  # small flushes now, not one long one at the switch
-            self.shard.flush()
-            self._unflushed = 0
-
-    def current(self) -> files.Current | None:
-        return files.Current(self.number, self.dimension) if self.shard is not None else None
-
-
-def shard_config(dimension: int) -> edge.EdgeConfig:
-    """Cosine float16 vectors; if the shard is ever optimized, graphs per member only."""
-    vectors = edge.EdgeVectorParams(
-        size=dimension,
-        distance=edge.Distance.Cosine,
-        datatype=edge.VectorStorageDatatype.Float16,
-    )
-    graphs = edge.HnswIndexConfig(
-        m=0, ef_construct=100, full_scan_threshold=10_000, payload_m=_PAYLOAD_M
-    )
-    return edge.EdgeConfig(vectors=vectors, hnsw_config=graphs)
-
-
 async def open_edge_vectors(root: Path) -> EdgeTasteVectors:
     """Open (or prepare) the Edge store under `root`; one process at a time."""
     return await EdgeTasteVectors.open(root)
@@ -391,9 +340,29 @@ def _member_filter(member_id: str, *more: edge.HasIdCondition) -> edge.Filter:
     return edge.Filter(must=[match, *more])
 
 
-def _to_point(point: TastePoint, member_id: str) -> edge.Point:
-    payload = {MEMBER_KEY: member_id, TASTE_KEY: point.taste_id}
-    return edge.Point(point.taste_id, list(point.vector), payload)
+async def _start_builder(path: Path, member: MemberTastes) -> ShardBuilder:
+    try:
+        return await ShardBuilder.start(path, len(member.points[0].vector))
+    except OSError as exc:
+        raise VectorStoreError(f"Could not start the index builder: {exc}") from exc
+
+
+async def _send(builder: ShardBuilder, member: MemberTastes) -> None:
+    vectors = [point.vector for point in member.points]
+    if any(len(vector) != builder.dimension for vector in vectors):
+        wrong = next(len(v) for v in vectors if len(v) != builder.dimension)
+        raise DimensionMismatch(builder.dimension, wrong)
+    try:
+        await builder.write(member.member_id, [point.taste_id for point in member.points], vectors)
+    except RuntimeError as exc:
+        raise VectorStoreError(f"Could not rebuild the vectors: {exc}") from exc
+
+
+async def _finish(builder: ShardBuilder) -> None:
+    try:
+        await builder.finish()
+    except RuntimeError as exc:
+        raise VectorStoreError(f"Could not rebuild the vectors: {exc}") from exc
 
 
 def _to_taste(record: edge.Record) -> tuple[str, TastePoint]:

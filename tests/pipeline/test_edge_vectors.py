@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 import qdrant_edge as edge
 
-from bot.errors import VectorStoreError
+from bot.errors import DimensionMismatch, VectorStoreError
 from bot.pipeline import edge_files
-from bot.pipeline.edge_vectors import EdgeTasteVectors, open_edge_vectors, shard_config
+from bot.pipeline.edge_builder import BUILDING_LOCK, MEMBER_KEY, TASTE_KEY, shard_config
+from bot.pipeline.edge_vectors import EdgeTasteVectors, open_edge_vectors
 from bot.pipeline.vectors import MemberTastes, TastePoint, TasteVectors
 
 # The contract tests that need no look inside the store run here as they are.
@@ -93,7 +94,7 @@ async def test_points_carry_the_member_and_taste_ids_never_the_text(tmp_path: Pa
     await store.store("alice", [TastePoint(7, unit(1, 0))])
     await store.close()
     [point] = shard_points(tmp_path / "edge")
-    assert (point.id, point.payload) == (7, {"member_id": "alice", "taste_id": 7})
+    assert (point.id, point.payload) == (7, {MEMBER_KEY: "alice", TASTE_KEY: 7})
 
 
 async def test_the_shard_has_a_tenant_index_and_graphs_per_member_only(tmp_path: Path) -> None:
@@ -167,18 +168,24 @@ async def test_a_rebuild_that_fails_half_way_keeps_the_old_index_whole(tmp_path:
         await store.close()
 
 
-REBUILD_THEN_HANG = """
-import asyncio, sys
+REBUILD_THEN_HANG = f"""
+import asyncio, sys, time
+from pathlib import Path
 from bot.pipeline.edge_vectors import open_edge_vectors
 from bot.pipeline.vectors import MemberTastes, TastePoint
 
 async def main():
-    store = await open_edge_vectors(__import__("pathlib").Path(sys.argv[1]))
+    root = Path(sys.argv[1])
+    store = await open_edge_vectors(root)
     async def members():
         for i in range(1, 4):
-            yield MemberTastes(f"m{i}", [TastePoint(100 + i, [0.0, 1.0])])
+            yield MemberTastes(f"m{{i}}", [TastePoint(100 + i, [0.0, 1.0])])
+        # Until the builder process holds its folder: then the kill lands mid-build.
+        deadline = time.monotonic() + 60
+        while not (root / "g2" / "{BUILDING_LOCK}").exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         print("half way", flush=True)
-        await asyncio.Event().wait()  # killed here, mid-rebuild
+        await asyncio.Event().wait()  # killed here
     await store.rebuild(members())
 
 asyncio.run(main())
@@ -261,7 +268,7 @@ async def test_vectors_survive_a_restart(tmp_path: Path) -> None:
 OPEN_ONCE = """
 import asyncio, sys
 from pathlib import Path
-from bot.errors import VectorStoreError
+from bot.errors import DimensionMismatch, VectorStoreError
 from bot.pipeline.edge_vectors import open_edge_vectors
 
 async def main():
@@ -327,3 +334,28 @@ async def test_float16_scores_stay_within_a_thousandth_of_exact_cosine(
         assert len(hits) == 10
         for hit in hits:
             assert abs(hit.score - exact[hit.taste_id]) < 0.001
+
+
+def test_the_builder_names_the_payload_as_the_server_layouts_do() -> None:
+    from bot.pipeline import vectors
+
+    assert (MEMBER_KEY, TASTE_KEY) == (vectors.MEMBER_KEY, vectors.TASTE_KEY)
+
+
+async def test_a_rebuild_with_vectors_of_two_sizes_fails_and_keeps_the_old_index(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "edge"
+    store = await open_edge_vectors(root)
+    try:
+        await store.store("alice", [TastePoint(1, unit(1, 0))])
+        mixed = [
+            MemberTastes("alice", [TastePoint(1, unit(1, 0, 0))]),
+            MemberTastes("bob", [TastePoint(2, unit(1, 0))]),
+        ]
+        with pytest.raises(DimensionMismatch):
+            await store.rebuild(feed(mixed))
+        assert await stored(store) == {1: "alice"}
+        assert generation_folders(root) == ["g1"]
+    finally:
+        await store.close()
