@@ -221,6 +221,13 @@ class EdgeTasteVectors:
             points.extend(_to_taste(record)[1] for record in page)
         return points
 
+    async def every_point(self) -> list[tuple[int, dict[str, object]]]:
+        """Every point of the shard with its payload, whoever's it is (for checks)."""
+        points: list[tuple[int, dict[str, object]]] = []
+        async for page in self._pages(None, with_vector=False):
+            points.extend((int(record.id), dict(record.payload or {})) for record in page)
+        return points
+
     async def count(self) -> int:
         """How many vectors the store holds, all members together."""
         if self._current is None:
