@@ -2,17 +2,18 @@
 
 Edge holds the GIL for each call, and a flush (an fsync or several) takes 20-60 ms, so
 filling a shard of thousands of tastes in the bot's own process would stop its event
-loop again and again. `ShardBuilder` starts ``python -m bot.pipeline.edge_builder DIR
-DIMENSION`` instead and streams it the tastes: per member one JSON line (the member and
-the taste ids) then the vectors as raw float32. The child writes them into a new shard
-at DIR, flushes, closes it and answers with one JSON line; the parent then loads the
-finished shard, which costs it one short load instead of thousands of calls.
+loop again and again. `ShardBuilder` runs this file as a script instead (``python -I
+edge_builder.py DIR DIMENSION PARENT_PID``) and streams it the tastes: per member one
+JSON line (the member and the taste ids), then the vectors as raw float32. The child
+writes them into a new shard at DIR, flushes, closes it and answers with one JSON line;
+the parent then loads the finished shard: one short load instead of thousands of calls.
 
 While it builds, the child holds ``DIR/building.lock``; `wait_for_builder` lets a tidy
 wait for a builder whose parent died (it sees the end of its input and exits) before
-removing its folder.
+removing its folder. An orphan that has not begun yet makes no folder at all.
 
-This module imports only qdrant_edge and the standard library, so the child starts fast.
+This module imports only qdrant_edge and the standard library, so the child starts fast
+(the package's own imports would load qdrant-client, a second or two).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ BUILDING_LOCK = "building.lock"
 WRITE_SLICE = 64  # points per Edge call
 BUILDER_WAIT = 30.0  # seconds a tidy waits for an orphaned builder to exit
 _PAYLOAD_M = 16
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding `bot`
+_SCRIPT = str(Path(__file__).resolve())
 
 
 def shard_config(dimension: int) -> edge.EdgeConfig:
@@ -98,21 +99,17 @@ class ShardBuilder:
     @classmethod
     async def start(cls, path: Path, dimension: int) -> ShardBuilder:
         """Start a builder for a new shard at `path` (which must not exist)."""
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(_PACKAGE_ROOT), env.get("PYTHONPATH")])
-        )
+        # Run as a script, isolated (-I): it needs qdrant_edge only, not this package.
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot.pipeline.edge_builder",
+            "-I",
+            _SCRIPT,
             str(path),
             str(dimension),
             str(os.getpid()),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=env,
         )
         return cls(process, dimension)
 
@@ -195,7 +192,7 @@ def build(path: Path, dimension: int, source: BinaryIO, parent: int) -> int | No
 
 
 def main() -> None:
-    """``python -m bot.pipeline.edge_builder DIR DIMENSION PARENT_PID``, tastes on stdin."""
+    """``python -I edge_builder.py DIR DIMENSION PARENT_PID``, tastes on stdin."""
     path, dimension, parent = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     try:
         written = build(path, dimension, sys.stdin.buffer, parent)
