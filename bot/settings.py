@@ -63,7 +63,11 @@ class Settings(BaseSettings):
     # The platform's per-user data folder unless set, so every folder gives the same
     # store (the Docker image sets /data).
     data_dir: Path = Field(default_factory=lambda: default_data_dir())
-    # per-member: one Qdrant collection per member; shared: one collection, member as tenant.
+    # Without QDRANT_URL: edge (a Qdrant Edge shard in DATA_DIR/edge) or local
+    # (qdrant-client's local mode in DATA_DIR/qdrant, kept one release for comparisons).
+    embedded_store: Literal["edge", "local"] = "edge"
+    # With a Qdrant server (or EMBEDDED_STORE=local) only: per-member (one collection per
+    # member) or shared (one collection, member as tenant).
     vector_layout: Literal["per-member", "shared"] = "per-member"
     # Seconds a Qdrant server may take to answer one call.
     qdrant_timeout: float = Field(10.0, gt=0, le=600)
@@ -139,7 +143,23 @@ class Settings(BaseSettings):
 
     @property
     def qdrant_path(self) -> Path:
+        """qdrant-client's local-mode folder (EMBEDDED_STORE=local, and the move from it)."""
         return self.data_dir / "qdrant"
+
+    @property
+    def edge_path(self) -> Path:
+        """The Qdrant Edge store's folder (the default without QDRANT_URL)."""
+        return self.data_dir / "edge"
+
+    @property
+    def uses_edge(self) -> bool:
+        """Whether the vectors are in the Edge shard (no QDRANT_URL, EMBEDDED_STORE=edge)."""
+        return self.qdrant_url is None and self.embedded_store == "edge"
+
+    @property
+    def layout_is_ignored(self) -> bool:
+        """VECTOR_LAYOUT was set, but the Edge shard has one layout of its own."""
+        return self.uses_edge and "vector_layout" in self.model_fields_set
 
     def generation_options(self) -> dict[str, Any]:
         """The `options` object sent to Ollama with every chat request."""
