@@ -65,6 +65,49 @@ def migrated_folder(local_path: Path) -> Path:
     return local_path.with_name(local_path.name + MIGRATED_SUFFIX)
 
 
+@dataclass(frozen=True, slots=True)
+class StoreNote:
+    """A line `doctor` adds about the embedded store, and the command that acts on it."""
+
+    detail: str
+    fix: str
+
+
+def embedded_store_notes(
+    local_path: Path, *, uses_edge: bool, layout_ignored: bool
+) -> list[StoreNote]:
+    """What `doctor` should say about the embedded store's settings and old folders."""
+    notes: list[StoreNote] = []
+    if layout_ignored:
+        notes.append(
+            StoreNote(
+                "VECTOR_LAYOUT is set, but it applies to a Qdrant server only: the Edge "
+                "shard keeps every member in one shard, partitioned by member",
+                "Remove VECTOR_LAYOUT from your settings, or set QDRANT_URL.",
+            )
+        )
+    if not uses_edge:
+        return notes
+    migrated = migrated_folder(local_path)
+    if migrated.is_dir():
+        notes.append(
+            StoreNote(
+                f"the old local-mode store was moved into the Edge shard; its folder "
+                f"{migrated} is kept until you remove it",
+                f'rm -rf "{migrated}"',
+            )
+        )
+    if local_path.is_dir():
+        notes.append(
+            StoreNote(
+                f"a local-mode store at {local_path} was not moved in: the Edge shard "
+                "already had vectors of its own",
+                f'python -m bot.cli reindex, then: rm -rf "{local_path}"',
+            )
+        )
+    return notes
+
+
 async def move_local_into_edge(
     local_path: Path, store: EdgeTasteVectors, records: Mapping[str, tuple[int, int]]
 ) -> MoveReport | None:

@@ -13,6 +13,7 @@ from bot.errors import VectorStoreError
 from bot.pipeline.edge_move import (
     MOVING_FILE,
     copy_to_server,
+    embedded_store_notes,
     migrated_folder,
     move_local_into_edge,
 )
@@ -172,3 +173,25 @@ async def test_a_copy_that_does_not_add_up_is_an_error(
             await copy_to_server(edge_store, LosesOne())  # type: ignore[arg-type]
     finally:
         await server.close()
+
+
+def test_doctor_names_the_moved_folder_with_the_command_that_removes_it(
+    tmp_path: Path,
+) -> None:
+    local = tmp_path / "qdrant"
+    migrated_folder(local).mkdir()
+    [note] = embedded_store_notes(local, uses_edge=True, layout_ignored=False)
+    assert str(migrated_folder(local)) in note.detail
+    assert note.fix == f'rm -rf "{migrated_folder(local)}"'
+
+
+def test_doctor_says_a_layout_set_without_a_server_does_nothing(tmp_path: Path) -> None:
+    [note] = embedded_store_notes(tmp_path / "qdrant", uses_edge=True, layout_ignored=True)
+    assert "applies to a Qdrant server only" in note.detail
+    assert embedded_store_notes(tmp_path / "qdrant", uses_edge=False, layout_ignored=False) == []
+
+
+def test_doctor_names_a_local_store_that_was_not_moved(tmp_path: Path) -> None:
+    (tmp_path / "qdrant").mkdir()
+    [note] = embedded_store_notes(tmp_path / "qdrant", uses_edge=True, layout_ignored=False)
+    assert "was not moved in" in note.detail and "reindex" in note.fix
