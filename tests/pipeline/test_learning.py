@@ -10,6 +10,7 @@ from bot.pipeline.picks import LeftOut
 from bot.pipeline.pipeline import Pipeline, open_pipeline
 from bot.settings import Settings
 from tests.fakes.ollama_server import DEFAULT_PICKS, MORE_PICKS, FakeOllama
+from tests.pipeline.helpers import stored_picks
 
 DARK = DEFAULT_PICKS[3]
 
@@ -105,7 +106,7 @@ async def test_other_members_ratings_never_reach_the_prompt(
 
 
 async def test_a_repeat_of_a_disliked_or_suggested_title_is_never_shown_and_the_count_holds(
-    pipeline: Pipeline, fake_ollama: FakeOllama
+    pipeline: Pipeline, settings: Settings, fake_ollama: FakeOllama
 ) -> None:
     fake_ollama.picks = [DEFAULT_PICKS[0], DEFAULT_PICKS[1]]
     first = await finished(pipeline, count=2)
@@ -125,7 +126,7 @@ async def test_a_repeat_of_a_disliked_or_suggested_title_is_never_shown_and_the_
     assert isinstance(last, Finished)
     assert [pick.title for pick in last.picks] == ["Moon", "Annihilation"]
     assert last.left_out == 2
-    stored = await pipeline._records.list_picks("alice", last.suggestion_id)
+    stored = await stored_picks(settings, "alice", last.suggestion_id)
     assert [(p.title, p.shown_position, p.left_out) for p in stored] == [
         ("the leftovers", None, LeftOut.DISLIKED),
         ("Arrival", None, LeftOut.SUGGESTED),

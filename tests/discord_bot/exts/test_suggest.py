@@ -360,7 +360,7 @@ async def test_a_vector_store_fault_is_explained(
     async def broken_search(*_: object, **__: object) -> None:
         raise VectorStoreError("Qdrant is down")
 
-    monkeypatch.setattr(harness.pipeline._vectors, "search", broken_search)
+    monkeypatch.setattr(harness.backends.vectors, "search", broken_search)
 
     interaction = await suggest(harness)
 
@@ -374,7 +374,7 @@ async def test_a_records_fault_is_explained(
     async def broken_start(*_: object, **__: object) -> None:
         raise RecordsError("database is locked")
 
-    monkeypatch.setattr(harness.pipeline._records, "start_suggestion", broken_start)
+    monkeypatch.setattr(harness.backends.records, "start_suggestion", broken_start)
 
     interaction = await suggest(harness)
 
