@@ -7,6 +7,7 @@ import pytest
 
 from bot.errors import DuplicateTaste, RecordsError
 from bot.pipeline.records import MIGRATIONS, SCHEMA_VERSION, Records
+from bot.pipeline.text import taste_key
 
 LIMIT = 200
 
@@ -58,3 +59,17 @@ async def test_a_database_of_the_first_release_keeps_its_data_when_migrated(
         old = await records.suggestions.get_suggestion(1)
         assert old is not None and old.query == "noir" and not old.is_structured
         assert await records.picks.list_picks("alice", 1) == []
+
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
+async def test_a_database_at_every_earlier_version_is_migrated_and_usable(
+    db_path: Path, version: int
+) -> None:
+    with sqlite3.connect(db_path) as raw:
+        raw.create_function("taste_key", 1, taste_key, deterministic=True)
+        for number, script in enumerate(MIGRATIONS[:version], start=1):
+            raw.executescript(f"{script}\nPRAGMA user_version = {number};")
+    async with Records.open(db_path) as records:
+        assert await records.schema_version() == SCHEMA_VERSION
+        taste = await records.tastes.add_taste("alice", "noir", limit=LIMIT)
+        assert await records.tastes.list_tastes("alice") == [taste]
