@@ -498,7 +498,7 @@ async def test_a_failed_final_write_keeps_the_checkpoint_for_the_next_start(
         raise RecordsError("Could not record the suggestion's outcome: database or disk is full")
 
     async with open_pipeline(settings) as pipeline:
-        monkeypatch.setattr(pipeline._records, "finish_suggestion", disk_full)
+        monkeypatch.setattr(pipeline._records.suggestions, "finish_suggestion", disk_full)
         events = await collect(pipeline, "alice", "noir")
     finished = events[-1]
     assert isinstance(finished, Finished)  # the member still gets the whole answer

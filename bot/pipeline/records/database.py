@@ -4,7 +4,8 @@ Every coroutine shares one aiosqlite connection, so a statement must never run w
 another coroutine's transaction is half done: its commit or rollback would take ours
 with it. `Database.transaction()` holds a lock for the transaction's whole life
 (`BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` on any error); `Database.read()` holds the
-same lock so a read never sees another coroutine's uncommitted rows. sqlite errors
+same lock so a read never sees another coroutine's uncommitted rows. The lock is not
+re-entrant: inside a scope, use its reader, never another records method. sqlite errors
 become `RecordsError` here, naming what was being done.
 """
 

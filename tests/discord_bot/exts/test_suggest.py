@@ -374,7 +374,7 @@ async def test_a_records_fault_is_explained(
     async def broken_start(*_: object, **__: object) -> None:
         raise RecordsError("database is locked")
 
-    monkeypatch.setattr(harness.pipeline._records, "start_suggestion", broken_start)
+    monkeypatch.setattr(harness.pipeline._records.suggestions, "start_suggestion", broken_start)
 
     interaction = await suggest(harness)
 
