@@ -61,6 +61,7 @@ from bot.pipeline.records import OpenReply, PickRecord, Records
 from bot.pipeline.text import clean_text
 from bot.pipeline.vectors import (
     MemberTastes,
+    QdrantServer,
     TastePoint,
     TasteVectors,
     VectorLayout,
@@ -952,8 +953,13 @@ async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
         vectors = await open_taste_vectors(
             VectorLayout(settings.vector_layout),
             path=settings.qdrant_path,
-            url=str(settings.qdrant_url) if settings.qdrant_url else None,
-            api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
+            server=QdrantServer(
+                str(settings.qdrant_url),
+                settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
+                settings.qdrant_timeout,
+            )
+            if settings.qdrant_url
+            else None,
         )
         stack.push_async_callback(vectors.close)
         owner = ProcessOwner.acquire(settings.data_dir)
