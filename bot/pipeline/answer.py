@@ -39,7 +39,7 @@ from bot.pipeline.picks import (
     answer_schema,
 )
 from bot.pipeline.prompt import ChatMessage
-from bot.pipeline.records import Records
+from bot.pipeline.records import PickRecords, SuggestionRecords
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -120,8 +120,8 @@ class AnswerRun:
         self,
         settings: Settings,
         chat: OllamaClient,
-        suggestion_records: Records,
-        pick_records: Records,
+        suggestion_records: SuggestionRecords,
+        pick_records: PickRecords,
         *,
         member_id: str,
         retrieved: Retrieved,

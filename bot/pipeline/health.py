@@ -40,16 +40,14 @@ class Health:
         self,
         settings: Settings,
         ollama: OllamaClient,
-        taste_records: Records,
-        suggestion_records: Records,
+        records: Records,
         vectors: TasteVectors,
         first_reconcile: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """`first_reconcile` waits for the start-up reconcile's first pass, if any."""
         self._settings = settings
         self._ollama = ollama
-        self._tastes = taste_records
-        self._suggestions = suggestion_records
+        self._records = records
         self._vectors = vectors
         self._first_reconcile = first_reconcile
 
@@ -86,7 +84,7 @@ class Health:
         """'' unless stored vectors have another size than the embedding model's."""
         try:
             dimension = await self._ollama.embedding_dimension(self._settings.embed_model)
-            census = await self._vectors.census(list(await self._tastes.taste_counts()))
+            census = await self._vectors.census(list(await self._records.tastes.taste_counts()))
         except SuggestWatchError:
             return ""  # the model or a store is unavailable: said when a member asks
         return describe_wrong_sizes(census, dimension)
@@ -108,7 +106,7 @@ class Health:
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._first_reconcile(), HEALTH_SETTLE_WAIT)
         try:
-            counts = await self._tastes.taste_counts()
+            counts = await self._records.tastes.taste_counts()
             census = await self._vectors.census(list(counts))
         except SuggestWatchError as exc:
             return HealthCheck(name, False, str(exc))
@@ -146,9 +144,9 @@ class Health:
 
     async def _check_records(self) -> HealthCheck:
         try:
-            version = await self._suggestions.schema_version()
-            suggestions = await self._suggestions.count_suggestions()
-            members = await self._tastes.members_with_tastes()
+            version = await self._records.schema_version()
+            suggestions = await self._records.suggestions.count_suggestions()
+            members = await self._records.tastes.members_with_tastes()
         except SuggestWatchError as exc:
             return HealthCheck("Records", False, str(exc))
         return HealthCheck(

@@ -14,7 +14,7 @@ from bot.pipeline.events import HistoryPick, PickDraft, Rating
 from bot.pipeline.ollama import OllamaClient
 from bot.pipeline.picks import LeftOut
 from bot.pipeline.prompt import Learned
-from bot.pipeline.records import PickRecord, Records
+from bot.pipeline.records import PickRecord, PickRecords
 from bot.settings import Settings
 
 # Rated titles a reply leaves out when the model repeats them; the prompt names fewer.
@@ -37,7 +37,9 @@ class Lessons:
 class Learning:
     """Turns a member's ratings and recent picks into lessons for the next prompt."""
 
-    def __init__(self, settings: Settings, embedder: OllamaClient, pick_records: Records) -> None:
+    def __init__(
+        self, settings: Settings, embedder: OllamaClient, pick_records: PickRecords
+    ) -> None:
         self._settings = settings
         self._embedder = embedder
         self._records = pick_records

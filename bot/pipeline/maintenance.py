@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.pipeline.locks import MemberLocks
 from bot.pipeline.ollama import OllamaClient
-from bot.pipeline.records import Records
+from bot.pipeline.records import TasteRecords
 from bot.pipeline.vectors import MemberTastes, TastePoint, TasteVectors
 from bot.settings import Settings
 
@@ -39,7 +39,7 @@ class Reindexer:
         self,
         settings: Settings,
         embedder: OllamaClient,
-        taste_records: Records,
+        taste_records: TasteRecords,
         vectors: TasteVectors,
         locks: MemberLocks,
     ) -> None:

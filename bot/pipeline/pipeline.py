@@ -37,7 +37,7 @@ from bot.pipeline.reconcile import Reconciler
 from bot.pipeline.records import OpenReply, PickRecord, Records
 from bot.pipeline.suggestion import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT, Retriever, Suggester
 from bot.pipeline.tastes import TasteWriter
-from bot.pipeline.vectors import TasteVectors, VectorLayout, open_taste_vectors
+from bot.pipeline.vectors import QdrantServer, TasteVectors, VectorLayout, open_taste_vectors
 from bot.settings import Settings
 
 __all__ = [
@@ -72,29 +72,25 @@ class Pipeline:
     def __init__(self, settings: Settings, backends: Backends) -> None:
         self.settings = settings
         ollama, vectors, records = backends.ollama, backends.vectors, backends.records
+        tastes, suggestions, picks = records.tastes, records.suggestions, records.picks
         locks = MemberLocks()
-        self._reconciler = Reconciler(settings, ollama, records, vectors, locks)
+        self._reconciler = Reconciler(settings, ollama, tastes, vectors, locks)
         self._tastes = TasteWriter(
-            settings, ollama, records, vectors, locks, on_unsettled=self._reconciler.wake
+            settings, ollama, tastes, vectors, locks, on_unsettled=self._reconciler.wake
         )
         self._suggester = Suggester(
             settings,
             ollama,
-            Retriever(settings, ollama, vectors, records),
-            Learning(settings, ollama, records),
-            records,
-            records,
+            Retriever(settings, ollama, vectors, tastes),
+            Learning(settings, ollama, picks),
+            suggestions,
+            picks,
             backends.owner_id,
         )
-        self._ratings = Ratings(records, records)
-        self._reindexer = Reindexer(settings, ollama, records, vectors, locks)
+        self._ratings = Ratings(suggestions, picks)
+        self._reindexer = Reindexer(settings, ollama, tastes, vectors, locks)
         self._health = Health(
-            settings,
-            ollama,
-            records,
-            records,
-            vectors,
-            first_reconcile=self._reconciler.wait_for_first_pass,
+            settings, ollama, records, vectors, first_reconcile=self._reconciler.wait_for_first_pass
         )
 
     async def __aenter__(self) -> Self:
@@ -262,14 +258,21 @@ async def open_backends(settings: Settings) -> AsyncIterator[Backends]:
         vectors = await open_taste_vectors(
             VectorLayout(settings.vector_layout),
             path=settings.qdrant_path,
-            url=str(settings.qdrant_url) if settings.qdrant_url else None,
-            api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
+            server=QdrantServer(
+                str(settings.qdrant_url),
+                settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
+                settings.qdrant_timeout,
+            )
+            if settings.qdrant_url
+            else None,
         )
         stack.push_async_callback(vectors.close)
         owner = ProcessOwner.acquire(settings.data_dir)
         stack.callback(owner.release)
-        records = await stack.enter_async_context(Records.open(settings.sqlite_path))
-        await records.close_abandoned_suggestions(owner.is_gone)
+        records = await stack.enter_async_context(
+            Records.open(settings.sqlite_path, busy_timeout_ms=settings.sqlite_busy_timeout)
+        )
+        await records.suggestions.close_abandoned_suggestions(owner.is_gone)
         remove_files_of_gone_owners(settings.data_dir)
         yield Backends(ollama, vectors, records, owner.id)
 

@@ -11,7 +11,7 @@ import logging
 
 from bot.errors import InputError
 from bot.pipeline.events import HistoryPick, Rating
-from bot.pipeline.records import OpenReply, PickRecord, Records
+from bot.pipeline.records import OpenReply, PickRecord, PickRecords, SuggestionRecords
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ HISTORY_LIMIT = 20
 class Ratings:
     """Rates shown picks, lists past ones, and links front-end messages to suggestions."""
 
-    def __init__(self, suggestion_records: Records, pick_records: Records) -> None:
+    def __init__(self, suggestion_records: SuggestionRecords, pick_records: PickRecords) -> None:
         self._suggestions = suggestion_records
         self._picks = pick_records
 

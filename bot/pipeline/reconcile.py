@@ -16,7 +16,7 @@ from bot.background import BackgroundTasks
 from bot.errors import SuggestWatchError, VectorStoreError
 from bot.pipeline.locks import MemberLocks
 from bot.pipeline.ollama import OllamaClient
-from bot.pipeline.records import Records
+from bot.pipeline.records import TasteRecords
 from bot.pipeline.tastes import erase_tastes
 from bot.pipeline.vectors import TastePoint, TasteVectors
 from bot.settings import Settings
@@ -34,7 +34,7 @@ class Reconciler:
         self,
         settings: Settings,
         embedder: OllamaClient,
-        taste_records: Records,
+        taste_records: TasteRecords,
         vectors: TasteVectors,
         locks: MemberLocks,
     ) -> None:

@@ -28,7 +28,7 @@ from bot.pipeline.events import (
 from bot.pipeline.learning import Learning, Lessons
 from bot.pipeline.ollama import OllamaClient
 from bot.pipeline.prompt import build_messages
-from bot.pipeline.records import Records
+from bot.pipeline.records import PickRecords, SuggestionRecords, TasteRecords
 from bot.pipeline.text import clean_text
 from bot.pipeline.vectors import TasteVectors
 from bot.settings import Settings
@@ -58,7 +58,7 @@ class Retriever:
         settings: Settings,
         embedder: OllamaClient,
         vectors: TasteVectors,
-        taste_records: Records,
+        taste_records: TasteRecords,
     ) -> None:
         self._settings = settings
         self._embedder = embedder
@@ -95,8 +95,8 @@ class Suggester:
         chat: OllamaClient,
         retriever: Retriever,
         learning: Learning,
-        suggestion_records: Records,
-        pick_records: Records,
+        suggestion_records: SuggestionRecords,
+        pick_records: PickRecords,
         owner_id: str | None = None,
     ) -> None:
         """`owner_id` is this process's (see `owners.py`), recorded with each suggestion."""

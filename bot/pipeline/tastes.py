@@ -16,7 +16,7 @@ from bot.errors import DuplicateTaste, TasteLimitReached, TasteNotFound, VectorS
 from bot.pipeline.events import Taste
 from bot.pipeline.locks import MemberLocks, finish_even_if_cancelled
 from bot.pipeline.ollama import OllamaClient
-from bot.pipeline.records import Records
+from bot.pipeline.records import TasteRecords
 from bot.pipeline.text import clean_text
 from bot.pipeline.vectors import TastePoint, TasteVectors
 from bot.settings import Settings
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 async def erase_tastes(
-    taste_records: Records,
+    taste_records: TasteRecords,
     vectors: TasteVectors,
     member_id: str,
     taste_ids: Sequence[int] | None,
@@ -59,7 +59,7 @@ class TasteWriter:
         self,
         settings: Settings,
         embedder: OllamaClient,
-        taste_records: Records,
+        taste_records: TasteRecords,
         vectors: TasteVectors,
         locks: MemberLocks,
         on_unsettled: Callable[[], None] = lambda: None,

@@ -37,16 +37,16 @@ def chat_prompt(fake: FakeOllama, index: int = -1) -> str:
 async def stored_suggestion(settings: Settings, suggestion_id: int) -> SuggestionRecord | None:
     """The suggestion as the records hold it."""
     async with Records.open(settings.sqlite_path) as records:
-        return await records.get_suggestion(suggestion_id)
+        return await records.suggestions.get_suggestion(suggestion_id)
 
 
 async def stored_picks(settings: Settings, member: str, suggestion_id: int) -> list[PickRecord]:
     """Every pick of the suggestion the records hold, shown or left out."""
     async with Records.open(settings.sqlite_path) as records:
-        return await records.list_picks(member, suggestion_id)
+        return await records.picks.list_picks(member, suggestion_id)
 
 
 async def stored_feedback(settings: Settings, suggestion_id: int) -> list[FeedbackRecord]:
     """The reactions the records hold for the suggestion's messages."""
     async with Records.open(settings.sqlite_path) as records:
-        return await records.list_feedback(suggestion_id)
+        return await records.suggestions.list_feedback(suggestion_id)

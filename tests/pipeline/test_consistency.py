@@ -112,16 +112,20 @@ async def test_the_database_holds_the_rules_for_two_writers_without_the_lock(
         Records.open(settings.sqlite_path) as two,
     ):
         same = await asyncio.gather(
-            *(r.add_taste("alice", "Noir", limit=3) for r in (one, two) * 3),
+            *(r.tastes.add_taste("alice", "Noir", limit=3) for r in (one, two) * 3),
             return_exceptions=True,
         )
         assert sum(isinstance(r, DuplicateTaste) for r in same) == 5
         many = await asyncio.gather(
-            *(r.add_taste("bob", f"taste {i}", limit=3) for i, r in enumerate((one, two) * 5)),
+            *(
+                r.tastes.add_taste("bob", f"taste {i}", limit=3)
+                for i, r in enumerate((one, two) * 5)
+            ),
             return_exceptions=True,
         )
         assert sum(isinstance(r, TasteLimitReached) for r in many) == 7
-        assert (await one.count_tastes("alice"), await two.count_tastes("bob")) == (1, 3)
+        assert await one.tastes.count_tastes("alice") == 1
+        assert await two.tastes.count_tastes("bob") == 3
 
 
 # -- crashes between the stores ----------------------------------------------------------
@@ -131,7 +135,7 @@ async def test_a_taste_left_pending_by_a_crash_gets_its_vector_at_start(
     settings: Settings,
 ) -> None:
     async with Records.open(settings.sqlite_path) as records:  # killed after the row
-        taste = await records.add_taste("alice", "heist movies", limit=10)
+        taste = await records.tastes.add_taste("alice", "heist movies", limit=10)
     async with started(settings) as (backends, pipeline):
         await settled(pipeline)
         assert await stored_ids(backends, "alice") == {taste.id}
@@ -145,7 +149,7 @@ async def test_a_taste_left_mid_erase_by_a_crash_is_erased_at_start(settings: Se
         kept = await pipeline.prefer("alice", "musicals")
         gone = await pipeline.prefer("alice", "heist movies")
     async with Records.open(settings.sqlite_path) as records:
-        await records.mark_deleting("alice", [gone.id])  # killed after this
+        await records.tastes.mark_deleting("alice", [gone.id])  # killed after this
     async with started(settings) as (backends, _):
         assert await stored_ids(backends, "alice") == {kept.id}
         assert raw_rows(settings) == [(kept.id, "alice", "stored")]
@@ -159,7 +163,7 @@ async def test_forget_all_left_half_done_by_a_crash_is_finished_at_start(
             await pipeline.prefer("alice", text)
         bobs = await pipeline.prefer("bob", "noir")
     async with Records.open(settings.sqlite_path) as records:
-        await records.mark_deleting("alice", None)  # killed after this
+        await records.tastes.mark_deleting("alice", None)  # killed after this
     async with started(settings) as (backends, _):
         assert await stored_ids(backends, "alice") == set()
         assert await stored_ids(backends, "bob") == {bobs.id}
@@ -170,7 +174,7 @@ async def test_start_up_does_not_wait_for_ollama_and_pending_tastes_follow_it(
     settings: Settings, fake_ollama: FakeOllama
 ) -> None:
     async with Records.open(settings.sqlite_path) as records:
-        taste = await records.add_taste("alice", "noir", limit=10)
+        taste = await records.tastes.add_taste("alice", "noir", limit=10)
     fake_ollama.models.discard("bge-large")  # embedding impossible for now
     async with started(settings) as (backends, pipeline):
         checks = {check.name: check for check in await pipeline.health()}
@@ -186,7 +190,7 @@ async def test_stating_a_pending_taste_again_finishes_it(
     settings: Settings, fake_ollama: FakeOllama
 ) -> None:
     async with Records.open(settings.sqlite_path) as records:
-        taste = await records.add_taste("alice", "noir", limit=10)
+        taste = await records.tastes.add_taste("alice", "noir", limit=10)
     fake_ollama.models.discard("bge-large")
     async with started(settings) as (backends, pipeline):
         fake_ollama.models.add("bge-large")
@@ -315,8 +319,9 @@ async def test_writes_wait_for_a_running_reindex(
 ) -> None:
     # The two parts share one set of locks, as in the pipeline; the test watches it.
     locks = MemberLocks()
-    writer = TasteWriter(settings, backends.ollama, backends.records, backends.vectors, locks)
-    reindexer = Reindexer(settings, backends.ollama, backends.records, backends.vectors, locks)
+    tastes = backends.records.tastes
+    writer = TasteWriter(settings, backends.ollama, tastes, backends.vectors, locks)
+    reindexer = Reindexer(settings, backends.ollama, tastes, backends.vectors, locks)
     await writer.prefer("alice", "noir")
     building, release = asyncio.Event(), asyncio.Event()
     real_rebuild = backends.vectors.rebuild

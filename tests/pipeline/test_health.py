@@ -32,7 +32,7 @@ async def test_health_names_the_pull_for_a_missing_model(
 async def checks_after_a_restart(settings: Settings, backends: Backends) -> dict[str, HealthCheck]:
     """`doctor` as a new process runs it: a new Ollama client, so nothing cached."""
     async with OllamaClient(str(settings.ollama_url)) as ollama:
-        health = Health(settings, ollama, backends.records, backends.records, backends.vectors)
+        health = Health(settings, ollama, backends.records, backends.vectors)
         return {check.name: check for check in await health.health()}
 
 

@@ -398,7 +398,7 @@ async def test_a_failed_final_write_keeps_the_checkpoint_for_the_next_start(
         raise RecordsError("Could not record the suggestion's outcome: database or disk is full")
 
     async with open_backends(settings) as backends, Pipeline(settings, backends) as pipeline:
-        monkeypatch.setattr(backends.records, "finish_suggestion", disk_full)
+        monkeypatch.setattr(backends.records.suggestions, "finish_suggestion", disk_full)
         events = await collect(pipeline, "alice", "noir")
     finished = events[-1]
     assert isinstance(finished, Finished)  # the member still gets the whole answer
@@ -421,8 +421,8 @@ async def test_a_second_process_beside_a_live_suggestion_leaves_it_running(
     other = ProcessOwner.acquire(settings.data_dir)
     try:
         async with Records.open(settings.sqlite_path) as records:
-            assert await records.close_abandoned_suggestions(other.is_gone) == 0
-            stored = await records.get_suggestion(retrieved.suggestion_id)
+            assert await records.suggestions.close_abandoned_suggestions(other.is_gone) == 0
+            stored = await records.suggestions.get_suggestion(retrieved.suggestion_id)
     finally:
         other.release()
     assert stored is not None and stored.status is SuggestionStatus.RUNNING
