@@ -186,15 +186,15 @@ class Pipeline:
 
     async def history(self, member_id: str, limit: int = HISTORY_LIMIT) -> list[HistoryPick]:
         """The member's most recently shown picks, newest first, with their ratings."""
-        return await self._ratings.history(member_id, limit)
+        return await self._ratings.past_picks(member_id, limit)
 
     async def count_history(self, member_id: str) -> int:
         """How many suggestions of the member are recorded (to offer erasing them)."""
-        return await self._ratings.count_history(member_id)
+        return await self._ratings.count_suggestions(member_id)
 
     async def forget_history(self, member_id: str) -> int:
         """Erase the member's suggestions, picks and ratings; returns how many suggestions."""
-        return await self._ratings.forget_history(member_id)
+        return await self._ratings.erase_suggestions(member_id)
 
     async def reactions_of(self, member_id: str, suggestion_id: int) -> list[str]:
         """The emoji the member has on the suggestion's messages now."""

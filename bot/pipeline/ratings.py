@@ -73,18 +73,18 @@ class Ratings:
         """The shown picks of one of the member's suggestions, with their ratings."""
         return await self._shown_picks(member_id, suggestion_id, None)
 
-    async def history(self, member_id: str, limit: int = HISTORY_LIMIT) -> list[HistoryPick]:
+    async def past_picks(self, member_id: str, limit: int = HISTORY_LIMIT) -> list[HistoryPick]:
         """The member's most recently shown picks, newest first, with their ratings."""
-        return await self._picks.history(member_id, limit)
+        return await self._picks.past_picks(member_id, limit)
 
-    async def count_history(self, member_id: str) -> int:
+    async def count_suggestions(self, member_id: str) -> int:
         """How many suggestions of the member are recorded (to offer erasing them)."""
-        return await self._picks.count_history(member_id)
+        return await self._picks.count_member_suggestions(member_id)
 
-    async def forget_history(self, member_id: str) -> int:
+    async def erase_suggestions(self, member_id: str) -> int:
         """Erase the member's suggestions, picks and ratings; returns how many suggestions."""
-        removed = await self._picks.delete_member_history(member_id)
-        log.info("Member %s erased their history of %d suggestion(s)", member_id, removed)
+        removed = await self._picks.erase_member_suggestions(member_id)
+        log.info("Member %s erased their %d suggestion(s)", member_id, removed)
         return removed
 
     async def link_message(

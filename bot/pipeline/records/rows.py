@@ -167,7 +167,7 @@ def pick_from_row(row: sqlite3.Row) -> PickRecord:
     )
 
 
-def history_pick_from_row(row: sqlite3.Row) -> HistoryPick:
+def past_pick_from_row(row: sqlite3.Row) -> HistoryPick:
     """A shown pick joined with its suggestion's query and its rating as a `HistoryPick`."""
     return HistoryPick(
         suggestion_id=row["suggestion_id"],
