@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import EXIT_CONFIG, EXIT_FAILED, main, run
-from bot.discord_bot.exts.suggest import _render as render
+from bot.discord_bot import layout as render
 from bot.discord_bot.streaming import STILL_WRITING_MARK
 from bot.pipeline.events import SuggestionStatus
 from bot.pipeline.records import Records, SuggestionRecord
