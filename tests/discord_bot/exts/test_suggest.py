@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.discord_bot import layout as render
+from bot.discord_bot.client import ShutsDownCleanly
 from bot.discord_bot.streaming import STILL_WRITING_MARK
 from bot.errors import RecordsError, SuggestWatchError, VectorStoreError
 from bot.pipeline.events import Failed, SuggestionStatus, SuggestionTimings
@@ -504,3 +506,30 @@ async def test_the_next_start_finishes_a_reply_a_killed_bot_left_open(
     assert MARK not in original.content
     assert original.custom_ids == []
     assert "Arrival" in original.content
+
+
+async def test_shutting_down_stops_and_awaits_the_tidying_of_replies_left_open(
+    fake_discord: FakeDiscord,
+    fake_ollama: FakeOllama,
+    settings: DiscordSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started, ended = asyncio.Event(), asyncio.Event()
+
+    async def slow_open_replies(*_: object) -> list[OpenReply]:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # the records never answer
+        finally:
+            ended.set()
+        return []
+
+    monkeypatch.setattr(Pipeline, "open_replies", slow_open_replies)
+    async with running_bot(fake_discord, fake_ollama, settings) as harness:
+        await asyncio.wait_for(started.wait(), 5)
+        cog = harness.bot.get_cog("Suggest")
+        assert isinstance(cog, ShutsDownCleanly)
+
+        await cog.shut_down()
+
+        assert ended.is_set()  # cancelled and awaited, not left running
