@@ -58,7 +58,7 @@ async def test_tastes_marks_a_taste_whose_vector_is_not_written_yet(harness: Har
     stored = await prefer(harness, "heist movies")
     # As a crash between the two stores leaves it: the row, no vector yet.
     async with open_records(harness.settings) as records:
-        pending = await records.add_taste(str(ALICE), "film noir", limit=10)
+        pending = await records.tastes.add_taste(str(ALICE), "film noir", limit=10)
 
     reply = harness.private_reply(await harness.slash("tastes"))
 
