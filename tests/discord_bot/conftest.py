@@ -19,10 +19,10 @@ import discord
 import pytest
 
 from bot.discord_bot.client import SuggestWatchBot
-from bot.discord_bot.exts.suggest._render import picks_text
+from bot.discord_bot.layout import picks_text
 from bot.discord_bot.streaming import STILL_WRITING_MARK, WriteBudget
 from bot.pipeline.events import PickDraft
-from bot.pipeline.pipeline import Backends, Pipeline, open_backends
+from bot.pipeline.pipeline import Pipeline, open_pipeline
 from bot.pipeline.records import Records
 from bot.settings import DiscordSettings
 from tests.fakes.discord_server import FakeDiscord, FakeInteraction, FakeMessage
@@ -79,7 +79,6 @@ class Harness:
     fake: FakeDiscord
     ollama: FakeOllama
     settings: DiscordSettings
-    backends: Backends  # what the pipeline was built on, for tests that break a store
     pipeline: Pipeline
     bot: SuggestWatchBot
     completed: set[int] = field(default_factory=set)  # interaction ids whose handler ended
@@ -143,12 +142,11 @@ async def running_bot(
 ) -> AsyncIterator[Harness]:
     """Open the pipeline and run the bot against the fakes; close both on exit."""
     async with AsyncExitStack() as stack:
-        backends = await stack.enter_async_context(open_backends(settings))
-        pipeline = await stack.enter_async_context(Pipeline(settings, backends))
+        pipeline = await stack.enter_async_context(open_pipeline(settings))
         bot = SuggestWatchBot(
             pipeline, settings, write_budget=WRITE_BUDGET, guild_ready_timeout=0.1
         )
-        harness = Harness(fake, ollama, settings, backends, pipeline, bot)
+        harness = Harness(fake, ollama, settings, pipeline, bot)
         track_completion(bot, harness.completed)
         await stack.enter_async_context(fake.running(bot))
         yield harness

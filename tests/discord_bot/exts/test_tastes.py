@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bot.discord_bot.exts.tastes import PENDING_MARK
+from bot.presentation import NOT_SEARCHABLE_YET
 from tests.discord_bot.conftest import ALICE, BOB, Harness, open_records
 from tests.fakes.discord_server import CALLBACK_AUTOCOMPLETE_RESULT
 
@@ -63,7 +63,7 @@ async def test_tastes_marks_a_taste_whose_vector_is_not_written_yet(harness: Har
     reply = harness.private_reply(await harness.slash("tastes"))
 
     assert f"`#{stored}` heist movies\n" in reply
-    assert f"`#{pending.id}` film noir{PENDING_MARK}" in reply
+    assert f"`#{pending.id}` film noir *{NOT_SEARCHABLE_YET}*" in reply
 
 
 async def test_tastes_without_any_says_how_to_add_one(harness: Harness) -> None:
