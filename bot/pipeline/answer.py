@@ -17,16 +17,13 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 from bot.errors import OllamaError, SuggestWatchError
+from bot.pipeline.domain import GenerationStats, PickDraft, SuggestionStatus, SuggestionTimings
 from bot.pipeline.events import (
     Failed,
     Finished,
-    GenerationStats,
-    PickDraft,
     PicksUpdated,
     Retrieved,
     SuggestionEvent,
-    SuggestionStatus,
-    SuggestionTimings,
     TextDelta,
 )
 from bot.pipeline.ollama import OllamaClient
@@ -213,7 +210,7 @@ class AnswerRun:
             status,
             picks=self._reader.shown,
             is_structured=self._reader.is_structured,
-            left_out=left_out_count,
+            left_out_count=left_out_count,
         )
 
     async def _failed(self, error: OllamaError) -> Failed:

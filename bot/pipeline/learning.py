@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bot.pipeline.events import HistoryPick, PickDraft, Rating
+from bot.pipeline.domain import Rating, label
 from bot.pipeline.ollama import OllamaClient
 from bot.pipeline.picks import LeftOut
 from bot.pipeline.prompt import Learned
@@ -93,11 +93,6 @@ class Learning:
         ]
         scored.sort(key=lambda item: (-item[0], item[1]))
         return [pick for _, _, pick in scored[: self._settings.liked_examples]]
-
-
-def label(pick: PickRecord | HistoryPick | PickDraft) -> str:
-    """A pick as a person writes it: `Arrival (2016)`."""
-    return f"{pick.title} ({pick.year})" if pick.year else pick.title
 
 
 def pick_text(pick: PickRecord) -> str:

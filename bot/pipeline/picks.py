@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pydantic_core import from_json
 
-from bot.pipeline.events import PickDraft
+from bot.pipeline.domain import PickDraft
 
 _ARTICLES = re.compile(r"^(the|a|an|le|la|les|l|el|los|las|der|die|das)\s+")
 _NOT_WORD = re.compile(r"[^\w]+")

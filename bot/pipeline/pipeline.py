@@ -25,14 +25,15 @@ from types import TracebackType
 from typing import Self
 
 from bot.pipeline.data_dir import check_writable
-from bot.pipeline.events import HistoryPick, Rating, SuggestionEvent, Taste
+from bot.pipeline.domain import PastPick, Rating, Taste
+from bot.pipeline.events import SuggestionEvent
 from bot.pipeline.health import Health, HealthCheck
-from bot.pipeline.learning import Learning, label
+from bot.pipeline.learning import Learning
 from bot.pipeline.locks import MemberLocks
 from bot.pipeline.maintenance import Reindexer, ReindexReport
 from bot.pipeline.ollama import OllamaClient
 from bot.pipeline.owners import ProcessOwner, remove_files_of_gone_owners
-from bot.pipeline.ratings import CHOICE_SOURCE, HISTORY_LIMIT, Ratings
+from bot.pipeline.ratings import CHOICE_SOURCE, PAST_PICKS_LIMIT, Ratings
 from bot.pipeline.reconcile import Reconciler
 from bot.pipeline.records import OpenReply, PickRecord, Records
 from bot.pipeline.suggestion import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT, Retriever, Suggester
@@ -42,14 +43,13 @@ from bot.settings import Settings
 
 __all__ = [
     "DEFAULT_COUNT",
-    "HISTORY_LIMIT",
     "MAX_COUNT",
     "MIN_COUNT",
+    "PAST_PICKS_LIMIT",
     "Backends",
     "HealthCheck",
     "Pipeline",
     "ReindexReport",
-    "label",
     "open_backends",
     "open_pipeline",
 ]
@@ -184,15 +184,15 @@ class Pipeline:
         """The shown picks of one of the member's suggestions, with their ratings."""
         return await self._ratings.picks(member_id, suggestion_id)
 
-    async def history(self, member_id: str, limit: int = HISTORY_LIMIT) -> list[HistoryPick]:
+    async def past_picks(self, member_id: str, limit: int = PAST_PICKS_LIMIT) -> list[PastPick]:
         """The member's most recently shown picks, newest first, with their ratings."""
         return await self._ratings.past_picks(member_id, limit)
 
-    async def count_history(self, member_id: str) -> int:
+    async def count_suggestions(self, member_id: str) -> int:
         """How many suggestions of the member are recorded (to offer erasing them)."""
         return await self._ratings.count_suggestions(member_id)
 
-    async def forget_history(self, member_id: str) -> int:
+    async def erase_suggestions(self, member_id: str) -> int:
         """Erase the member's suggestions, picks and ratings; returns how many suggestions."""
         return await self._ratings.erase_suggestions(member_id)
 

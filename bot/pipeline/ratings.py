@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 
 from bot.errors import InputError
-from bot.pipeline.events import HistoryPick, Rating
+from bot.pipeline.domain import PastPick, Rating
 from bot.pipeline.records import OpenReply, PickRecord, PickRecords, SuggestionRecords
 
 log = logging.getLogger(__name__)
 
 # How a rating made outside reactions is recorded (a reaction's source is its emoji).
 CHOICE_SOURCE = "choice"
-HISTORY_LIMIT = 20
+PAST_PICKS_LIMIT = 20
 
 
 class Ratings:
@@ -73,7 +73,7 @@ class Ratings:
         """The shown picks of one of the member's suggestions, with their ratings."""
         return await self._shown_picks(member_id, suggestion_id, None)
 
-    async def past_picks(self, member_id: str, limit: int = HISTORY_LIMIT) -> list[HistoryPick]:
+    async def past_picks(self, member_id: str, limit: int = PAST_PICKS_LIMIT) -> list[PastPick]:
         """The member's most recently shown picks, newest first, with their ratings."""
         return await self._picks.past_picks(member_id, limit)
 

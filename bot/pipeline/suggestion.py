@@ -17,14 +17,8 @@ from dataclasses import dataclass
 
 from bot.errors import InputError, SuggestWatchError
 from bot.pipeline.answer import AnswerRun
-from bot.pipeline.events import (
-    Failed,
-    MatchedTaste,
-    Retrieved,
-    SuggestionEvent,
-    SuggestionStatus,
-    SuggestionTimings,
-)
+from bot.pipeline.domain import MatchedTaste, SuggestionStatus, SuggestionTimings
+from bot.pipeline.events import Failed, Retrieved, SuggestionEvent
 from bot.pipeline.learning import Learning, Lessons
 from bot.pipeline.ollama import OllamaClient
 from bot.pipeline.prompt import build_messages
@@ -177,8 +171,8 @@ class Suggester:
             has_tastes=retrieval.has_tastes,
             embed_seconds=retrieval.timings.embed_seconds or 0.0,
             search_seconds=retrieval.timings.search_seconds or 0.0,
-            liked_titles=lessons.learned.liked,
-            avoided_titles=lessons.avoided_count,
+            liked_examples=lessons.learned.liked,
+            avoided_count=lessons.avoided_count,
         )
         return retrieved, lessons
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot.errors import DuplicateTaste, TasteLimitReached, TasteNotFound, VectorStoreError
-from bot.pipeline.events import Taste
+from bot.pipeline.domain import Taste
 from bot.pipeline.locks import MemberLocks, finish_even_if_cancelled
 from bot.pipeline.ollama import OllamaClient
 from bot.pipeline.records import TasteRecords

@@ -11,14 +11,13 @@ import pytest
 
 from bot.errors import OllamaResponseError, RecordsError
 from bot.pipeline.answer import AnswerReader, AnswerRun
+from bot.pipeline.domain import GenerationStats, SuggestionStatus
 from bot.pipeline.events import (
     Failed,
     Finished,
-    GenerationStats,
     PicksUpdated,
     Retrieved,
     SuggestionEvent,
-    SuggestionStatus,
     TextDelta,
 )
 from bot.pipeline.ollama import ChatChunk
@@ -197,7 +196,7 @@ async def test_a_repeat_is_left_out_and_counted_on_finished(
     finished = events[-1]
     assert isinstance(finished, Finished)
     assert "Moon" not in [pick.title for pick in finished.picks]
-    assert finished.left_out == 1
+    assert finished.left_out_count == 1
 
 
 def test_the_reader_counts_repeats_but_not_spares() -> None:

@@ -7,10 +7,7 @@ import pytest
 from bot.errors import (
     DimensionMismatch,
 )
-from bot.pipeline.events import (
-    Failed,
-    Retrieved,
-)
+from bot.pipeline.events import Failed, Retrieved
 from bot.pipeline.pipeline import Pipeline, open_pipeline
 from bot.settings import Settings
 from tests.fakes.ollama_server import (

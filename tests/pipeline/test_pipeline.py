@@ -1,10 +1,7 @@
 """The pipeline as front ends open it: everything survives a restart, feedback is linked."""
 
-from bot.pipeline.events import (
-    Finished,
-    Retrieved,
-    SuggestionStatus,
-)
+from bot.pipeline.domain import SuggestionStatus
+from bot.pipeline.events import Finished, Retrieved
 from bot.pipeline.pipeline import Pipeline, open_pipeline
 from bot.settings import Settings
 from tests.pipeline.helpers import (

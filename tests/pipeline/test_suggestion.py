@@ -15,14 +15,8 @@ from bot.errors import (
     VectorStoreError,
 )
 from bot.pipeline import answer as answer_module
-from bot.pipeline.events import (
-    Failed,
-    Finished,
-    PicksUpdated,
-    Retrieved,
-    SuggestionStatus,
-    TextDelta,
-)
+from bot.pipeline.domain import SuggestionStatus
+from bot.pipeline.events import Failed, Finished, PicksUpdated, Retrieved, TextDelta
 from bot.pipeline.owners import ProcessOwner
 from bot.pipeline.picks import answer_schema
 from bot.pipeline.pipeline import Backends, Pipeline, open_backends, open_pipeline

@@ -9,9 +9,7 @@ from bot.errors import (
     TasteNotFound,
     VectorStoreError,
 )
-from bot.pipeline.events import (
-    Retrieved,
-)
+from bot.pipeline.events import Retrieved
 from bot.pipeline.pipeline import Backends, Pipeline, open_pipeline
 from bot.settings import Settings
 from tests.fakes.ollama_server import (

@@ -7,7 +7,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.pipeline.events import HistoryPick, Rating
+from bot.pipeline.domain import PastPick, Rating
 from bot.pipeline.picks import PickDecision, pick_key
 from bot.pipeline.records.database import Database
 from bot.pipeline.records.rows import PickRecord, now, past_pick_from_row, pick_from_row
@@ -160,7 +160,7 @@ class PickRecords:
                 rows,
             )
 
-    async def past_picks(self, member_id: str, limit: int) -> list[HistoryPick]:
+    async def past_picks(self, member_id: str, limit: int) -> list[PastPick]:
         """The member's most recently shown picks, newest first, with their ratings."""
         async with self._database.read("read the past picks") as reader:
             rows = await reader.fetch_all(

@@ -13,7 +13,7 @@ import aiosqlite
 import pytest
 
 from bot.errors import DuplicateTaste, RecordsError
-from bot.pipeline.events import PickDraft, Rating, SuggestionTimings
+from bot.pipeline.domain import PickDraft, Rating, SuggestionTimings
 from bot.pipeline.picks import PickDecision
 from bot.pipeline.records import Records
 from bot.pipeline.records.database import Database, Transaction, Written

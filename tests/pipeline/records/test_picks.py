@@ -1,6 +1,6 @@
 """Picks, ratings, pick vectors, and a member's past picks and their erasure."""
 
-from bot.pipeline.events import PickDraft, Rating, SuggestionTimings
+from bot.pipeline.domain import PickDraft, Rating, SuggestionTimings
 from bot.pipeline.picks import LeftOut, PickDecision
 from bot.pipeline.records import Records
 
