@@ -2,10 +2,10 @@
 
 `AnswerReader` turns the answer's pieces into events: the shown picks while it is our
 JSON (`picks.py` decides which are shown), plain text otherwise. `AnswerRun` owns one
-answer's stream, text, picks and timings: it yields the reader's events, saves the
-text every CHECKPOINT_SECONDS, stops the model once every pick to show is complete,
-and ends with the `Finished` or `Failed` it has recorded. Closed early or cancelled,
-it records the suggestion as cancelled with the text so far.
+answer's stream, text, picks and timings: it yields `Retrieved`, then the reader's
+events, saves the text every CHECKPOINT_SECONDS, stops the model once every pick to
+show is complete, and ends with the `Finished` or `Failed` it has recorded. Closed
+early or cancelled, it records the suggestion as cancelled with the text so far.
 """
 
 from __future__ import annotations

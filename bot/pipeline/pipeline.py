@@ -67,7 +67,8 @@ class Backends:
 
 
 class Pipeline:
-    """Tastes in, reasoned picks out. Create with `open_pipeline(settings)`."""
+    """Tastes in, reasoned picks out. Open with `open_pipeline(settings)`, or over
+    backends of your own with `async with Pipeline(settings, backends)`."""
 
     def __init__(self, settings: Settings, backends: Backends) -> None:
         self.settings = settings
@@ -135,10 +136,6 @@ class Pipeline:
     async def forget_all(self, member_id: str) -> int:
         """Erase all of the member's tastes; returns how many there were."""
         return await self._tastes.forget_all(member_id)
-
-    async def reconcile(self) -> int:
-        """Settle pending and forgotten tastes now; returns how many are still unsettled."""
-        return await self._reconciler.reconcile()
 
     async def wait_until_settled(self) -> None:
         """Wait until no taste is waiting for its vector (use with a timeout)."""
