@@ -31,9 +31,7 @@ from typing import Any
 
 from bench import _common as common
 from bench._harness import EMBED_DIM, members, pipeline_settings, taste_texts
-from bench._loop_lag import lag_during
 from bench._remote import RemoteFakes
-from bot.pipeline.edge_vectors import open_edge_vectors
 from bot.pipeline.events import Retrieved
 from bot.pipeline.pipeline import open_pipeline
 from bot.pipeline.records import Records
@@ -45,6 +43,7 @@ from bot.pipeline.vectors import (
     VectorLayout,
     open_taste_vectors,
 )
+from bot.pipeline.vectors.edge import open_edge_vectors
 from bot.settings import Settings
 from tests.fakes.ollama_server import fake_embedding
 
@@ -59,7 +58,16 @@ LAYOUT_FILL_BUDGET = 600.0  # seconds per layout and size; 2 cores shared, so bo
 LAYOUT_MEMORY_ALLOWANCE_GIB = 6  # of 24 GiB, shared by four people's runs
 SEARCH_LIMIT = 3  # RETRIEVAL_LIMIT's default
 PROBE_SEARCHES = 1_000  # searches over random members in the fresh process
+LOCAL_PROBE_SEARCHES = 100  # local mode's shared layout takes ~0.4 s each at 1,000 members
+LOCAL_MEMBERS_MAX = 1_000  # past it, local mode is not run again: what it did is known
+LOCAL_AT_SCALE = {
+    VectorLayout.PER_MEMBER: "not run again: on 2026-11-26 its fill reached 4,783 members in "
+    "the 10 min budget (8.0 members/s and slowing), 17.3 s to open, 2,005 MiB",
+    VectorLayout.SHARED: "not run again: on 2026-11-26 not attempted, 12.3 GiB RSS projected "
+    "from its 1,000-member row",
+}
 LAG_MEMBERS = 500  # × 20 tastes: the reindex the loop's lag is measured during
+LAG_INTERVAL = 0.001  # a reindex takes seconds: sample the loop often
 
 
 @dataclass(frozen=True)
@@ -328,6 +336,16 @@ async def compare_layouts(
         for store in stores:
             data_dir = root / f"store-{store.embedded}-{store.layout.value}-{count}"
             print(f"stores: {count:,} members, {store.name}", file=sys.stderr, flush=True)
+            if store.embedded == "local" and count > LOCAL_MEMBERS_MAX:
+                rows.append(
+                    [
+                        f"{count:,} × {LAYOUT_TASTES_EACH}",
+                        store.name,
+                        LOCAL_AT_SCALE[store.layout],
+                        *[""] * 5,
+                    ]
+                )
+                continue
             projected = rss_per_member.get(store.name, 0.0) * count / 1024
             if projected > LAYOUT_MEMORY_ALLOWANCE_GIB:
                 # The machine is shared: do not take it over to find out what is foreseeable.
@@ -346,9 +364,8 @@ async def compare_layouts(
                 )
             else:
                 fill_note = f"{fill_seconds:.0f} s"
-            probes = [
-                run_probe(data_dir, store, ids[0], (filled, PROBE_SEARCHES)) for _ in range(2)
-            ]
+            searches = PROBE_SEARCHES if store.embedded == "edge" else LOCAL_PROBE_SEARCHES
+            probes = [run_probe(data_dir, store, ids[0], (filled, searches)) for _ in range(2)]
             prefer_rate = await layout_prefer_rate(fakes, data_dir, store, 20)
 
             def mid(key: str, probes: list[dict[str, float]] = probes) -> float:
@@ -391,10 +408,10 @@ def layouts_body(rows: list[list[object]], budget: float, lag_rows: list[list[ob
             f"does), the fill stopped after {budget:.0f} s. *open*: `open_pipeline` in a fresh "
             f"process (median of 2); *RSS*: that process after opening and {PROBE_SEARCHES:,} "
             "`TasteVectors.search` calls, each for a random member (their median and p99 "
-            "are the *search* column); */prefer*: 10 new members storing 20 tastes each at "
-            "once through the pipeline and the fake Ollama (in another process). *edge* is "
-            "a Qdrant Edge shard (float16 vectors, member tenant index); *local* is "
-            "qdrant-client's local mode.",
+            f"are the *search* column; local mode: {LOCAL_PROBE_SEARCHES}); */prefer*: 10 new "
+            "members storing 20 tastes each at once through the pipeline and the fake "
+            "Ollama (in another process). *edge* is a Qdrant Edge shard (float16 vectors, "
+            "member tenant index); *local* is qdrant-client's local mode.",
             common.table(LAYOUT_HEADERS, rows),
             f"**The event loop during a reindex** of {LAG_MEMBERS:,} members × "
             f"{LAYOUT_TASTES_EACH} tastes: a ticker on the loop asks to wake every 1 ms and "
@@ -425,19 +442,21 @@ async def reindex_lag(fakes: RemoteFakes, root: Path, store: Store) -> list[list
                 yield MemberTastes(member_id, points)
 
         started = time.perf_counter()
-        _, store_lags = await lag_during(vectors.rebuild(again()))
+        async with common.probing_loop(LAG_INTERVAL) as store_probe:
+            await vectors.rebuild(again())
         store_seconds = time.perf_counter() - started
     finally:
         await vectors.close()
     settings = pipeline_settings(fakes, data_dir, **store.settings())
     async with open_pipeline(settings) as pipeline:
         started = time.perf_counter()
-        _, pipeline_lags = await lag_during(pipeline.reindex())
+        async with common.probing_loop(LAG_INTERVAL) as pipeline_probe:
+            await pipeline.reindex()
         pipeline_seconds = time.perf_counter() - started
     shutil.rmtree(data_dir, ignore_errors=True)
     return [
-        lag_row(store, "store only", store_seconds, store_lags),
-        lag_row(store, "reindex", pipeline_seconds, pipeline_lags),
+        lag_row(store, "store only", store_seconds, store_probe.lags),
+        lag_row(store, "reindex", pipeline_seconds, pipeline_probe.lags),
     ]
 
 
@@ -478,7 +497,10 @@ async def main(argv: Sequence[str] | None = None) -> None:
         async with RemoteFakes(embed_dim=EMBED_DIM) as fakes:
             layout_rows = await compare_layouts(fakes, Path(tmp), layout_members, budget, chosen)
             lag_rows = [
-                row for store in chosen for row in await reindex_lag(fakes, Path(tmp), store)
+                row
+                for store in chosen
+                if store.embedded == "edge"
+                for row in await reindex_lag(fakes, Path(tmp), store)
             ]
     common.write_section(
         "layouts",

@@ -152,9 +152,19 @@ class Settings(BaseSettings):
         return self.data_dir / "edge"
 
     @property
+    def embedded_path(self) -> Path:
+        """The folder of the embedded vector store in use (without QDRANT_URL)."""
+        return self.edge_path if self.embedded_store == "edge" else self.qdrant_path
+
+    @property
     def uses_edge(self) -> bool:
         """Whether the vectors are in the Edge shard (no QDRANT_URL, EMBEDDED_STORE=edge)."""
         return self.qdrant_url is None and self.embedded_store == "edge"
+
+    @property
+    def vector_store_label(self) -> str:
+        """How `doctor` and `reindex` name where the vectors are."""
+        return "Edge store" if self.uses_edge else f"{self.vector_layout} layout"
 
     @property
     def layout_is_ignored(self) -> bool:

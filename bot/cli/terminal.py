@@ -185,13 +185,13 @@ class Terminal:
 
         settings = self.pipeline.settings
         self.say(
-            f"Rebuilding the vectors with {settings.embed_model} ({settings.vector_layout} layout)…"
+            f"Rebuilding the vectors with {settings.embed_model} ({settings.vector_store_label})…"
         )
         report = await self.pipeline.reindex(progress)
         dimension = f", {report.dimension}-d" if report.dimension else ""
         self.say(
             f"Reindexed {report.tastes} taste(s) of {report.members} member(s){dimension}, "
-            f"{report.layout} layout; removed the vectors of {report.removed_members} "
+            f"{report.store}; removed the vectors of {report.removed_members} "
             "member(s) without tastes."
         )
         return EXIT_OK

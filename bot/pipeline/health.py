@@ -110,7 +110,7 @@ class Health:
             census = await self._vectors.census(list(counts))
         except SuggestWatchError as exc:
             return HealthCheck(name, False, str(exc))
-        layout = f"{self._vectors.layout} layout"
+        layout = self._settings.vector_store_label
         if census.other_layout:
             other = (
                 "some tastes' vectors are still in the other layout (VECTOR_LAYOUT "

@@ -39,6 +39,8 @@ from bot.pipeline.records import OpenReply, PickRecord, Records
 from bot.pipeline.suggestion import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT, Retriever, Suggester
 from bot.pipeline.tastes import TasteWriter
 from bot.pipeline.vectors import QdrantServer, TasteVectors, VectorLayout, open_taste_vectors
+from bot.pipeline.vectors.edge import EdgeTasteVectors, open_edge_vectors
+from bot.pipeline.vectors.moving import move_local_into_edge
 from bot.settings import Settings
 
 __all__ = [
@@ -232,6 +234,18 @@ class Pipeline:
         return await self._health.start_up_problems()
 
 
+async def open_vector_store(settings: Settings) -> TasteVectors:
+    """The configured store: the Qdrant server, else the Edge shard, else local mode."""
+    if settings.uses_edge:
+        return await open_edge_vectors(settings.edge_path)
+    server = None
+    if settings.qdrant_url is not None:
+        api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        server = QdrantServer(str(settings.qdrant_url), api_key, settings.qdrant_timeout)
+    layout = VectorLayout(settings.vector_layout)
+    return await open_taste_vectors(layout, path=settings.qdrant_path, server=server)
+
+
 @asynccontextmanager
 async def open_backends(settings: Settings) -> AsyncIterator[Backends]:
     """Open Ollama, the vector store and the records; close them all on the way out.
@@ -252,17 +266,7 @@ async def open_backends(settings: Settings) -> AsyncIterator[Backends]:
                 idle_timeout=settings.ollama_idle_timeout,
             )
         )
-        vectors = await open_taste_vectors(
-            VectorLayout(settings.vector_layout),
-            path=settings.qdrant_path,
-            server=QdrantServer(
-                str(settings.qdrant_url),
-                settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
-                settings.qdrant_timeout,
-            )
-            if settings.qdrant_url
-            else None,
-        )
+        vectors = await open_vector_store(settings)
         stack.push_async_callback(vectors.close)
         owner = ProcessOwner.acquire(settings.data_dir)
         stack.callback(owner.release)
@@ -271,6 +275,9 @@ async def open_backends(settings: Settings) -> AsyncIterator[Backends]:
         )
         await records.suggestions.close_abandoned_suggestions(owner.is_gone)
         remove_files_of_gone_owners(settings.data_dir)
+        if isinstance(vectors, EdgeTasteVectors):  # local mode's vectors move in, once
+            counts = await records.tastes.taste_counts()
+            await move_local_into_edge(settings.qdrant_path, vectors, counts)
         yield Backends(ollama, vectors, records, owner.id)
 
 

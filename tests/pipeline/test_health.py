@@ -62,5 +62,5 @@ async def test_health_still_counts_collections_when_the_embedding_model_is_missi
     checks = await checks_after_a_restart(settings, backends)
     assert not checks["Embedding model"].ok
     assert checks["Vector store"].ok
-    layout = pipeline.settings.vector_layout
-    assert checks["Vector store"].detail.startswith(f"{layout} layout, 1 member(s) with vectors")
+    store = pipeline.settings.vector_store_label
+    assert checks["Vector store"].detail.startswith(f"{store}, 1 member(s) with vectors")

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from bot.errors import VectorStoreError
-from bot.pipeline.edge_move import (
+from bot.pipeline.vectors import TastePoint, VectorLayout, open_taste_vectors
+from bot.pipeline.vectors.edge import EdgeTasteVectors, open_edge_vectors
+from bot.pipeline.vectors.moving import (
     MOVING_FILE,
     copy_to_server,
     embedded_store_notes,
     migrated_folder,
     move_local_into_edge,
 )
-from bot.pipeline.edge_vectors import EdgeTasteVectors, open_edge_vectors
-from bot.pipeline.vectors import TastePoint, VectorLayout, open_taste_vectors
 
 LAYOUTS = [VectorLayout.PER_MEMBER, VectorLayout.SHARED]
 
@@ -195,3 +195,16 @@ def test_doctor_names_a_local_store_that_was_not_moved(tmp_path: Path) -> None:
     (tmp_path / "qdrant").mkdir()
     [note] = embedded_store_notes(tmp_path / "qdrant", uses_edge=True, layout_ignored=False)
     assert "was not moved in" in note.detail and "reindex" in note.fix
+
+
+async def test_an_empty_shard_is_never_copied_over_a_server(
+    tmp_path: Path, edge_store: EdgeTasteVectors
+) -> None:
+    server = await open_taste_vectors(VectorLayout.SHARED, path=tmp_path / "server")
+    try:
+        await server.store("alice", ALICE)
+        with pytest.raises(VectorStoreError, match="nothing to copy"):
+            await copy_to_server(edge_store, server)
+        assert await server.taste_ids("alice") == {1, 2}
+    finally:
+        await server.close()

@@ -8,9 +8,11 @@ JSON line (the member and the taste ids), then the vectors as raw float32. The c
 writes them into a new shard at DIR, flushes, closes it and answers with one JSON line;
 the parent then loads the finished shard: one short load instead of thousands of calls.
 
-While it builds, the child holds ``DIR/building.lock``; `wait_for_builder` lets a tidy
-wait for a builder whose parent died (it sees the end of its input and exits) before
-removing its folder. An orphan that has not begun yet makes no folder at all.
+While it builds, the child holds ``DIR.building`` beside the folder, taken before the
+folder is made; `wait_for_builders` lets a tidy wait for any builder whose parent died
+(it sees the end of its input and exits) before removing folders. A builder checks
+that its parent lives only once it holds that lock, so an orphan starting late makes
+no folder at all.
 
 This module imports only qdrant_edge and the standard library, so the child starts fast
 (the package's own imports would load qdrant-client, a second or two).
@@ -22,11 +24,12 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 import time
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import qdrant_edge as edge
 
@@ -35,11 +38,11 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-# The payload names of the server layouts too (bot.pipeline.vectors says the same);
+# The payload names of the server layouts too (vectors/naming.py says the same);
 # repeated here so that the builder process does not import qdrant-client.
 MEMBER_KEY = "member_id"
 TASTE_KEY = "taste_id"
-BUILDING_LOCK = "building.lock"
+BUILDER_LOCK_SUFFIX = ".building"
 WRITE_SLICE = 64  # points per Edge call
 BUILDER_WAIT = 30.0  # seconds a tidy waits for an orphaned builder to exit
 _PAYLOAD_M = 16
@@ -72,13 +75,30 @@ def to_point(taste_id: int, vector: Sequence[float], member_id: str) -> edge.Poi
     return edge.Point(taste_id, list(vector), {MEMBER_KEY: member_id, TASTE_KEY: taste_id})
 
 
-def wait_for_builder(path: Path, timeout: float = BUILDER_WAIT) -> bool:
-    """Wait until no builder holds `path`'s lock; False if one still does at `timeout`."""
-    lock_path = path / BUILDING_LOCK
-    if fcntl is None or not lock_path.exists():
-        return True
+def builder_lock(path: Path) -> Path:
+    """The lock a builder holds while it builds the shard at `path` (beside the folder)."""
+    return path.with_name(path.name + BUILDER_LOCK_SUFFIX)
+
+
+def wait_for_builders(root: Path, timeout: float = BUILDER_WAIT) -> bool:
+    """Wait until no builder holds a lock under `root`, and remove the locks; False if
+    one is still held at `timeout`."""
     deadline = time.monotonic() + timeout
-    with lock_path.open("rb") as probe:
+    for lock_path in sorted(root.glob(f"*{BUILDER_LOCK_SUFFIX}")):
+        if not _wait_for_lock(lock_path, deadline):
+            return False
+        lock_path.unlink(missing_ok=True)
+    return True
+
+
+def _wait_for_lock(lock_path: Path, deadline: float) -> bool:
+    if fcntl is None:
+        return True
+    try:
+        probe_file = lock_path.open("rb")
+    except FileNotFoundError:
+        return True
+    with probe_file as probe:
         while True:
             try:
                 fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -92,13 +112,18 @@ def wait_for_builder(path: Path, timeout: float = BUILDER_WAIT) -> bool:
 class ShardBuilder:
     """The parent's side: a child process building one shard from streamed tastes."""
 
-    def __init__(self, process: asyncio.subprocess.Process, dimension: int) -> None:
+    def __init__(
+        self, process: asyncio.subprocess.Process, path: Path, dimension: int, errors: IO[bytes]
+    ) -> None:
         self._process = process
+        self._lock = builder_lock(path)
         self.dimension = dimension
+        self._errors = errors  # a file, not a pipe: nobody reads while the child builds
 
     @classmethod
     async def start(cls, path: Path, dimension: int) -> ShardBuilder:
         """Start a builder for a new shard at `path` (which must not exist)."""
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 - open for the child's whole life
         # Run as a script, isolated (-I): it needs qdrant_edge only, not this package.
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -109,9 +134,9 @@ class ShardBuilder:
             str(os.getpid()),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stderr=errors,
         )
-        return cls(process, dimension)
+        return cls(process, path, dimension, errors)
 
     async def write(
         self, member_id: str, ids: Sequence[int], vectors: Sequence[Sequence[float]]
@@ -129,9 +154,11 @@ class ShardBuilder:
         await self._send({"end": True}, b"")
         assert self._process.stdin is not None
         self._process.stdin.close()
-        out, err = await self._process.communicate()
+        out, _ = await self._process.communicate()
         if self._process.returncode != 0:
-            raise RuntimeError(f"the index builder failed: {err.decode().strip()[-500:]}")
+            raise RuntimeError(f"the index builder failed: {self._said()}")
+        self._errors.close()
+        self._lock.unlink(missing_ok=True)  # the builder is gone
         return int(json.loads(out.decode().strip().splitlines()[-1])["points"])
 
     async def abort(self) -> None:
@@ -139,6 +166,13 @@ class ShardBuilder:
         if self._process.returncode is None:
             self._process.kill()
         await self._process.wait()
+        self._errors.close()
+        self._lock.unlink(missing_ok=True)
+
+    def _said(self) -> str:
+        """The end of what the child wrote to stderr."""
+        self._errors.seek(0)
+        return self._errors.read().decode(errors="replace").strip()[-500:]
 
     async def _send(self, header: dict[str, Any], body: bytes) -> None:
         stdin = self._process.stdin
@@ -147,24 +181,25 @@ class ShardBuilder:
             stdin.write(json.dumps(header).encode() + b"\n" + body)
             await stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
-            _, err = await self._process.communicate()
-            raise RuntimeError(
-                f"the index builder stopped: {err.decode().strip()[-500:]}"
-            ) from None
+            await self._process.wait()
+            raise RuntimeError(f"the index builder stopped: {self._said()}") from None
 
 
 def build(path: Path, dimension: int, source: BinaryIO, parent: int) -> int | None:
     """The child's side: fill a new shard from `source`; None if the input ends early
     (the parent died: the folder is left for its next start to remove)."""
-    if os.getppid() != parent:
-        return None  # orphaned before it began: make no folder a tidy could miss
-    path.mkdir(parents=True, exist_ok=False)
-    unlocked = path / f".{BUILDING_LOCK}.new"
+    lock_path = builder_lock(path)
+    unlocked = lock_path.with_name(f".{lock_path.name}.new")
     with unlocked.open("wb") as lock:
         if fcntl is not None:
             fcntl.flock(lock, fcntl.LOCK_EX)
         # Locked under another name, then renamed: the lock file is never seen unlocked.
-        unlocked.replace(path / BUILDING_LOCK)
+        unlocked.replace(lock_path)
+        # Only now, holding the lock, look for the parent and make the folder: a tidy
+        # that waits for every lock first can never miss a folder made after it looked.
+        if os.getppid() != parent:
+            return None
+        path.mkdir(parents=True, exist_ok=False)
         shard = create_shard(path, dimension)
         written = 0
         while line := source.readline():

@@ -22,17 +22,10 @@ from pathlib import Path
 from qdrant_client import QdrantClient, models
 
 from bot.errors import VectorStoreError
-from bot.pipeline.edge_vectors import EdgeTasteVectors
-from bot.pipeline.vectors import (
-    MEMBER_KEY,
-    SHARED_ALIAS,
-    MemberTastes,
-    TastePoint,
-    TasteVectors,
-    VectorLayout,
-    member_alias,
-    open_taste_vectors,
-)
+from bot.pipeline.vectors import QdrantServer, open_taste_vectors
+from bot.pipeline.vectors.contract import MemberTastes, TastePoint, TasteVectors, VectorLayout
+from bot.pipeline.vectors.edge import EdgeTasteVectors, open_edge_vectors
+from bot.pipeline.vectors.naming import MEMBER_KEY, SHARED_ALIAS, member_alias
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +147,14 @@ async def move_local_into_edge(
 
 
 async def copy_to_server(source: EdgeTasteVectors, server: TasteVectors) -> CopyReport:
-    """Write every member's vectors from `source` into `server`, then check the counts."""
+    """Write every member's vectors from `source` into `server` (replacing what the
+    server held for the bot), then check the counts there."""
     counts = await source.members()
+    if not counts:  # a rebuild from nothing would empty the server
+        raise VectorStoreError(
+            f"The Edge store at {source.root} holds no vectors: nothing to copy (the server "
+            "is left as it is)."
+        )
 
     async def members() -> AsyncIterator[MemberTastes]:
         for member_id in sorted(counts):
@@ -178,6 +177,21 @@ def _is_moving(local_path: Path, marker: Path) -> bool | None:
         marker.unlink(missing_ok=True)  # a move killed after its rename: it was done
         return None
     return marker.exists()
+
+
+async def copy_shard_to_server(
+    edge_root: Path, server: QdrantServer, layout: VectorLayout
+) -> CopyReport:
+    """Open the Edge store at `edge_root` and the server, copy, and close both."""
+    source = await open_edge_vectors(edge_root)
+    try:
+        target = await open_taste_vectors(layout, server=server)
+        try:
+            return await copy_to_server(source, target)
+        finally:
+            await target.close()
+    finally:
+        await source.close()
 
 
 async def _tidy_local(local_path: Path) -> None:

@@ -8,7 +8,7 @@ vectors, exactly, found through the tenant index: no graph is needed at a member
 and the shard is never optimized while serving (an optimize holds the GIL for seconds).
 
 No aliases: each generation is its own shard folder, and `current.json` names the one
-in use (see `edge_files`). `rebuild` fills the next generation beside the old one while
+in use (see `edge_files.py`). `rebuild` fills the next generation beside the old one while
 searches keep using the old, then switches with one rename; a rebuild killed before
 that leaves the old one whole, and `tidy` removes what it left.
 
@@ -16,7 +16,7 @@ Edge calls hold the GIL, so they are kept short and off the event loop: all run 
 worker thread, in order; writes go in slices of `WRITE_SLICE` points; the write-ahead
 log is flushed every `FLUSH_EVERY` points (a flush is an fsync or several, 20-60 ms,
 and bounds what the next open replays). A rebuild's thousands of writes and flushes go
-to another process (`edge_builder`); this one only loads the finished shard. Vectors
+to another process (`edge_builder.py`); this one only loads the finished shard. Vectors
 are stored as float16: half the memory, and cosine scores within 1e-4 of float32's
 (the similarity floor needs 0.001).
 """
@@ -33,22 +33,23 @@ from typing import TypeVar
 import qdrant_edge as edge
 
 from bot.errors import DimensionMismatch, VectorStoreError
-from bot.pipeline import edge_files as files
-from bot.pipeline.edge_builder import (
+from bot.pipeline.vectors import edge_files as files
+from bot.pipeline.vectors.contract import (
+    MemberTastes,
+    RebuildReport,
+    ScoredTaste,
+    TastePoint,
+    TasteVectors,
+    VectorCensus,
+    VectorLayout,
+)
+from bot.pipeline.vectors.edge_builder import (
     MEMBER_KEY,
     WRITE_SLICE,
     ShardBuilder,
     create_shard,
     to_point,
-    wait_for_builder,
-)
-from bot.pipeline.vectors import (
-    MemberTastes,
-    RebuildReport,
-    ScoredTaste,
-    TastePoint,
-    VectorCensus,
-    VectorLayout,
+    wait_for_builders,
 )
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ READ_PAGE = 1024
 T = TypeVar("T")
 
 
-class EdgeTasteVectors:
+class EdgeTasteVectors(TasteVectors):
     """`TasteVectors` in one Qdrant Edge shard under `root`, partitioned by member."""
 
     layout = VectorLayout.SHARED
@@ -185,10 +186,12 @@ class EdgeTasteVectors:
         """Remove generations `current.json` does not name; returns how many."""
 
         def tidy() -> int:
+            if not wait_for_builders(self.root):
+                raise VectorStoreError(
+                    f"An index builder still writes in {self.root}: stop it, then start again."
+                )
             stray = files.stray_generations(self.root, self._current)
             for path in stray:
-                if not wait_for_builder(path):
-                    raise VectorStoreError(f"An index builder still writes {path}; stop it.")
                 files.remove_generation(path)
             return len(stray)
 

@@ -1,5 +1,5 @@
-"""The Edge store: the `TasteVectors` contract, and what is Edge's own (one opener,
-generations, kill-safety, float16 scores).
+"""What is the Edge store's own (the contract suite in test_vectors.py runs it too):
+one opener, generations and their folders, kill-safety, float16 scores.
 
 Where a test is about what is *in* the store, it closes the store and reads the shard
 folder itself with qdrant_edge, or pages through `every_point`, never through `search`.
@@ -20,19 +20,13 @@ import pytest
 import qdrant_edge as edge
 
 from bot.errors import DimensionMismatch, VectorStoreError
-from bot.pipeline import edge_files
-from bot.pipeline.edge_builder import BUILDING_LOCK, MEMBER_KEY, TASTE_KEY, shard_config
-from bot.pipeline.edge_vectors import EdgeTasteVectors, open_edge_vectors
-from bot.pipeline.vectors import MemberTastes, TastePoint, TasteVectors
-
-# The contract tests that need no look inside the store run here as they are.
-from tests.pipeline.test_vectors import (  # noqa: F401
-    test_a_member_never_finds_or_removes_another_members_tastes,
-    test_a_vector_of_another_size_is_a_dimension_mismatch_naming_reindex,
-    test_census_counts_each_members_vectors_and_the_strangers,
-    test_concurrent_first_tastes_all_succeed,
-    test_every_member_stays_searchable_while_a_rebuild_runs,
-    test_search_returns_the_most_similar_tastes_best_first,
+from bot.pipeline.vectors import MemberTastes, TastePoint, TasteVectors, edge_files
+from bot.pipeline.vectors.edge import EdgeTasteVectors, open_edge_vectors
+from bot.pipeline.vectors.edge_builder import (
+    MEMBER_KEY,
+    TASTE_KEY,
+    ShardBuilder,
+    shard_config,
 )
 
 
@@ -75,7 +69,7 @@ def shard_points(root: Path) -> list[edge.Record]:
 
 
 def generation_folders(root: Path) -> list[str]:
-    return sorted(path.name for path in root.glob("g*"))
+    return sorted(path.name for path in root.glob("g*") if path.is_dir())
 
 
 async def test_deleted_tastes_are_erased_from_the_shard_itself(vectors: TasteVectors) -> None:
@@ -168,10 +162,10 @@ async def test_a_rebuild_that_fails_half_way_keeps_the_old_index_whole(tmp_path:
         await store.close()
 
 
-REBUILD_THEN_HANG = f"""
+REBUILD_THEN_HANG = """
 import asyncio, sys, time
 from pathlib import Path
-from bot.pipeline.edge_vectors import open_edge_vectors
+from bot.pipeline.vectors.edge import open_edge_vectors
 from bot.pipeline.vectors import MemberTastes, TastePoint
 
 async def main():
@@ -179,10 +173,11 @@ async def main():
     store = await open_edge_vectors(root)
     async def members():
         for i in range(1, 4):
-            yield MemberTastes(f"m{{i}}", [TastePoint(100 + i, [0.0, 1.0])])
-        # Until the builder process holds its folder: then the kill lands mid-build.
+            yield MemberTastes(f"m{i}", [TastePoint(100 + i, [0.0, 1.0])])
+        # Until the builder has made its folder (it holds its lock first): the kill then
+        # lands mid-build.
         deadline = time.monotonic() + 60
-        while not (root / "g2" / "{BUILDING_LOCK}").exists() and time.monotonic() < deadline:
+        while not (root / "g2").is_dir() and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         print("half way", flush=True)
         await asyncio.Event().wait()  # killed here
@@ -193,7 +188,7 @@ asyncio.run(main())
 
 STORE_THEN_HANG = """
 import asyncio, sys
-from bot.pipeline.edge_vectors import open_edge_vectors
+from bot.pipeline.vectors.edge import open_edge_vectors
 from bot.pipeline.vectors import TastePoint
 
 async def main():
@@ -238,6 +233,7 @@ async def test_a_rebuild_killed_half_way_leaves_the_old_index_and_start_tidies(
         assert await stored(store) == {1: "alice", 2: "bob"}  # old index, whole
         assert await store.tidy() == 1
         assert generation_folders(root) == ["g1"]
+        assert list(root.glob("*.building")) == []  # the orphaned builder's lock, too
         await store.rebuild(feed([MemberTastes("bob", [TastePoint(2, unit(0, 1))])]))
         assert await stored(store) == {2: "bob"}
     finally:
@@ -254,22 +250,11 @@ async def test_a_kill_9_after_writes_loses_none_of_them(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_vectors_survive_a_restart(tmp_path: Path) -> None:
-    store = await open_edge_vectors(tmp_path / "edge")
-    await store.store("alice", [TastePoint(1, unit(1, 0))])
-    await store.close()
-    reopened = await open_edge_vectors(tmp_path / "edge")
-    try:
-        assert [hit.taste_id for hit in await reopened.search("alice", unit(1, 0), 3)] == [1]
-    finally:
-        await reopened.close()
-
-
 OPEN_ONCE = """
 import asyncio, sys
 from pathlib import Path
 from bot.errors import DimensionMismatch, VectorStoreError
-from bot.pipeline.edge_vectors import open_edge_vectors
+from bot.pipeline.vectors.edge import open_edge_vectors
 
 async def main():
     try:
@@ -337,9 +322,9 @@ async def test_float16_scores_stay_within_a_thousandth_of_exact_cosine(
 
 
 def test_the_builder_names_the_payload_as_the_server_layouts_do() -> None:
-    from bot.pipeline import vectors
+    from bot.pipeline.vectors import naming
 
-    assert (MEMBER_KEY, TASTE_KEY) == (vectors.MEMBER_KEY, vectors.TASTE_KEY)
+    assert (MEMBER_KEY, TASTE_KEY) == (naming.MEMBER_KEY, naming.TASTE_KEY)
 
 
 async def test_a_rebuild_with_vectors_of_two_sizes_fails_and_keeps_the_old_index(
@@ -359,3 +344,15 @@ async def test_a_rebuild_with_vectors_of_two_sizes_fails_and_keeps_the_old_index
         assert generation_folders(root) == ["g1"]
     finally:
         await store.close()
+
+
+async def test_a_builder_that_fails_says_why_in_its_error(tmp_path: Path) -> None:
+    taken = tmp_path / "g1"
+    taken.mkdir()  # the builder refuses to build over an existing folder
+    builder = await ShardBuilder.start(taken, 2)
+    try:
+        with pytest.raises(RuntimeError, match=r"index builder .*FileExistsError"):
+            await builder.write("alice", [1], [unit(1, 0)])
+            await builder.finish()
+    finally:
+        await builder.abort()
