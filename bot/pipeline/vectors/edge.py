@@ -62,7 +62,7 @@ T = TypeVar("T")
 class EdgeTasteVectors(TasteVectors):
     """`TasteVectors` in one Qdrant Edge shard under `root`, partitioned by member."""
 
-    layout = VectorLayout.SHARED
+    layout = VectorLayout.SHARED  # one shard for everyone, partitioned by member
 
     def __init__(self, root: Path, holder: files.Holder) -> None:
         self.root = root
