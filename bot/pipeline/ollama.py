@@ -22,19 +22,20 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, Self, TypeVar, cast
 
 import httpx
 
 from bot.errors import (
     ModelNotFound,
+    ModelServerCut,
     OllamaError,
     OllamaResponseError,
     OllamaStalled,
     OllamaUnreachable,
 )
 from bot.pipeline.events import GenerationStats
+from bot.pipeline.model_client import ChatChunk
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,14 +46,6 @@ EMBED_BATCH_SIZE = 32
 _PROBE_TEXT = "dimension probe"
 _NANOSECONDS = 1e9
 _MAX_ERROR_CHARS = 300  # an HTML error page is not a message
-
-
-@dataclass(frozen=True, slots=True)
-class ChatChunk:
-    """A piece of a streamed answer; `stats` is set only on the final `done: true` chunk."""
-
-    text: str
-    stats: GenerationStats | None = None
 
 
 class OllamaClient:
@@ -93,6 +86,11 @@ class OllamaClient:
         """Close the connection pool."""
         await self._http.aclose()
 
+    @property
+    def url(self) -> str:
+        """The server's address as shown to the owner (never with credentials)."""
+        return self._url
+
     # -- plain requests ----------------------------------------------------------------
 
     async def version(self) -> str:
@@ -108,6 +106,10 @@ class OllamaClient:
     async def show(self, model: str) -> dict[str, Any]:
         """Ollama's description of `model` (details, model_info, ...); `ModelNotFound` if absent."""
         return await self._request("POST", "/api/show", {"model": model}, model=model)
+
+    async def check_model(self, model: str) -> None:
+        """Return if `model` is pulled; raise `ModelNotFound` if it is not."""
+        await self.show(model)
 
     async def embedding_dimension(self, model: str) -> int:
         """The length of `model`'s embeddings, asked once per model and then cached.
@@ -257,7 +259,7 @@ class OllamaClient:
                 "it may be busy or loading a model. Try again shortly."
             ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise OllamaResponseError(
+            raise ModelServerCut(
                 f"The connection to Ollama was cut during {path} ({exc}). "
                 "Ollama may have crashed or restarted; check its logs."
             ) from None
@@ -275,7 +277,10 @@ async def _raise_for_status(response: httpx.Response, path: str, model: str) -> 
     is_missing_model = "model" in error.lower() and "not found" in error.lower()
     if response.status_code == 404 and model and is_missing_model:
         raise ModelNotFound(model)
-    raise OllamaResponseError(f"Ollama answered HTTP {response.status_code} to {path}: {error}")
+    raise OllamaResponseError(
+        f"Ollama answered HTTP {response.status_code} to {path}: {error}",
+        status=response.status_code,
+    )
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -328,7 +333,7 @@ def _stats_from(final: dict[str, Any]) -> GenerationStats:
 
 
 def _stream_cut(model: str) -> OllamaResponseError:
-    return OllamaResponseError(
+    return ModelServerCut(
         f"The answer stream from Ollama ({model}) was cut before it finished. "
         "Ollama may have crashed or restarted; check its logs."
     )
