@@ -74,6 +74,7 @@ class ModelHosts:
         first_backoff: float = FIRST_BACKOFF,
         max_backoff: float = MAX_BACKOFF,
         clock: Callable[[], float] = time.monotonic,
+        on_waiting: Callable[[int], None] | None = None,
     ) -> None:
         if not clients:
             raise ValueError("ModelHosts needs at least one client")
@@ -85,6 +86,7 @@ class ModelHosts:
         self._turn = 0
         self._slot_freed = asyncio.Event()
         self.waiting = 0  # requests waiting for a free place on a host
+        self._on_waiting = on_waiting  # told the new count whenever it changes
 
     async def __aenter__(self) -> Self:
         return self
@@ -212,13 +214,18 @@ class ModelHosts:
         now = self._clock()
         returns = [host.down_until - now for host in untried if host.down_until > now]
         freed = self._slot_freed
-        self.waiting += 1
+        self._count_waiting(+1)
         try:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(returns) if returns else None):
                     await freed.wait()
         finally:
-            self.waiting -= 1
+            self._count_waiting(-1)
+
+    def _count_waiting(self, change: int) -> None:
+        self.waiting += change
+        if self._on_waiting is not None:
+            self._on_waiting(self.waiting)
 
     def _release(self, host: Host) -> None:
         host.in_flight -= 1
