@@ -60,8 +60,11 @@ class OllamaClient:
         first_token_timeout: float = 180.0,
         idle_timeout: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        api_key: str | None = None,
+        url_setting: str = "OLLAMA_URL",
     ) -> None:
         self._url = _without_credentials(base_url)
+        self._url_setting = url_setting
         self._first_token_timeout = first_token_timeout
         self._idle_timeout = idle_timeout
         # Plain requests get one overall read limit; streams read without one, because
@@ -73,6 +76,8 @@ class OllamaClient:
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(request_timeout, connect=connect_timeout, pool=connect_timeout),
             transport=transport,
+            # For an Ollama behind a proxy that checks a key (LLM_API_KEY).
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else None,
         )
         self._dimensions: dict[str, int] = {}
 
@@ -251,7 +256,7 @@ class OllamaClient:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise OllamaUnreachable(
                 f"Cannot reach Ollama at {self._url} ({type(exc).__name__}). "
-                "Is it running? Check OLLAMA_URL."
+                f"Is it running? Check {self._url_setting}."
             ) from None
         except httpx.TimeoutException as exc:
             raise OllamaStalled(
