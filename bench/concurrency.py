@@ -7,6 +7,7 @@ sampled alongside. Afterwards the fake Discord's log says whether every reply ke
 Discord's write budget (5 writes of a message in any 5 s; the fake answers more with a
 429) and ended complete. MAX_CONCURRENT_GENERATIONS is set to the number of
 members so that all of them generate at once (its default, 2, would queue the rest).
+Then one fake model host against two, for throughput and queue waits (`bench.hosts`).
 
     .venv/bin/python -m bench.concurrency [--quick]
 """
@@ -36,6 +37,7 @@ from bench._harness import (
     running_bot,
 )
 from bench._remote import RemoteFakes
+from bench.hosts import hosts_section
 from bench.overhead import check_complete, discord_run, reply_writes, served_for
 from bot.discord_bot.streaming import DISCORD_WRITE_BUDGET
 from bot.pipeline.events import Finished
@@ -271,6 +273,10 @@ async def main(argv: Sequence[str] | None = None) -> None:
     )
     common.write_section(
         "concurrency", "3. Concurrency", body, quick=args.quick, write=not args.no_write
+    )
+    hosts = await hosts_section(args.quick)
+    common.write_section(
+        "hosts", "3b. Several model hosts", hosts, quick=args.quick, write=not args.no_write
     )
 
 

@@ -136,7 +136,7 @@ def _error(status: int, message: str, kind: str, code: str | None = None) -> web
 
 
 # The request's JSON body, read once by the middleware that records it.
-_BODY = web.RequestKey("body", dict)
+BODY = web.RequestKey("body", dict)
 
 
 class _StreamCut(Exception):
@@ -244,6 +244,10 @@ class FakeOpenAI:
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(predicate)
 
+    def wrote_event(self, data: dict[str, Any] | None) -> None:
+        """Called after each event of a stream is written (None: the `[DONE]`); a
+        subclass that times the stream overrides it. Runs in the request's task."""
+
     async def _notify(self) -> None:
         assert self._changed is not None
         async with self._changed:
@@ -275,7 +279,7 @@ class FakeOpenAI:
                 "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
             )
             return _error(401, message, "invalid_request_error", "invalid_api_key")
-        request[_BODY] = body if isinstance(body, dict) else {}
+        request[BODY] = body if isinstance(body, dict) else {}
         response: web.StreamResponse = await handler(request)
         return response
 
@@ -299,7 +303,7 @@ class FakeOpenAI:
         return web.json_response({"object": "list", "data": data})
 
     async def _embeddings(self, request: web.Request) -> web.Response:
-        body = request[_BODY]
+        body = request[BODY]
         model = body.get("model")
         if refusal := self._missing_model(model):
             return refusal
@@ -333,7 +337,7 @@ class FakeOpenAI:
     # -- chat --------------------------------------------------------------------------
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
-        body = request[_BODY]
+        body = request[BODY]
         model = body.get("model")
         if refusal := self._missing_model(model) or self._format_refusal(body):
             return refusal
@@ -473,6 +477,7 @@ class _Stream:
         if self.include_usage:
             await self._event({**self._chunk({}), "choices": [], "usage": usage})
         await self._write_event(["[DONE]"])
+        self.fake.wrote_event(None)
         await self.response.write_eof()
 
     async def _inject(self, fault: Fault) -> None:
@@ -509,6 +514,7 @@ class _Stream:
             await self._write_event(json.dumps(data, indent=1).split("\n"))
         else:
             await self._write_event([json.dumps(data)])
+        self.fake.wrote_event(data)
 
     async def _write_event(self, data_lines: list[str]) -> None:
         end = "\r\n" if self.quirks.crlf else "\n"
