@@ -248,7 +248,13 @@ class FakeOpenAI:
         """Called after each event of a stream is written (None: the `[DONE]`); a
         subclass that times the stream overrides it. Runs in the request's task."""
 
-    async def _notify(self) -> None:
+    async def until_stopped(self) -> None:
+        """Return once the fake is stopping (a stalled stream waits for this)."""
+        assert self._shutting_down is not None
+        await self._shutting_down.wait()
+
+    async def notify(self) -> None:
+        """Wake `wait_for` to check its predicate again (after any change)."""
         assert self._changed is not None
         async with self._changed:
             self._changed.notify_all()
@@ -268,7 +274,7 @@ class FakeOpenAI:
         self.requests.append(
             RecordedRequest(request.method, request.path, body, headers, time.monotonic())
         )
-        await self._notify()
+        await self.notify()
         if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
             given = headers.get("authorization", "").removeprefix("Bearer ")
             message = (
@@ -446,7 +452,7 @@ class _Stream:
         fake.streams_started += 1
         fake.active_streams += 1
         fake.most_active_streams = max(fake.most_active_streams, fake.active_streams)
-        await fake._notify()
+        await fake.notify()
         try:
             await self._write_all(tokens, finish_reason, usage, fault)
         except (asyncio.CancelledError, ConnectionResetError):
@@ -458,7 +464,7 @@ class _Stream:
             fake.streams_finished += 1
         finally:
             fake.active_streams -= 1
-            await fake._notify()
+            await fake.notify()
         return self.response
 
     async def _write_all(
@@ -486,8 +492,7 @@ class _Stream:
             await self.response.write_eof()
             raise _StreamCut
         if fault.kind is FaultKind.STALL:
-            assert self.fake._shutting_down is not None
-            await self.fake._shutting_down.wait()
+            await self.fake.until_stopped()
             raise _StreamCut
         if fault.kind is FaultKind.CUT:
             if self.request.transport is not None:
