@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.pipeline.events import GenerationStats
+from bot.pipeline.domain import GenerationStats
 
 
 @dataclass(frozen=True, slots=True)

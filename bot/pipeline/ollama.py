@@ -34,7 +34,7 @@ from bot.errors import (
     OllamaStalled,
     OllamaUnreachable,
 )
-from bot.pipeline.events import GenerationStats
+from bot.pipeline.domain import GenerationStats
 from bot.pipeline.model_client import ChatChunk
 
 log = logging.getLogger(__name__)

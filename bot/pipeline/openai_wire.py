@@ -26,7 +26,7 @@ from bot.errors import (
     ModelServerStalled,
     ModelServerUnreachable,
 )
-from bot.pipeline.events import GenerationStats
+from bot.pipeline.domain import GenerationStats
 from bot.pipeline.strict_schema import strict_schema
 
 SCHEMA_NAME = "pick_list"
