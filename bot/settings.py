@@ -78,7 +78,7 @@ class ModelHostSettings:
 
 
 class Settings(BaseSettings):
-    """Settings of the shared pipeline (Ollama, storage, generation)."""
+    """Settings of the shared pipeline (model servers, storage, generation)."""
 
     model_config = _MODEL_CONFIG
 
@@ -247,23 +247,6 @@ class Settings(BaseSettings):
             url_setting=url_setting,
             key_setting="EMBED_API_KEY" if self.embed_api_key else "LLM_API_KEY",
         )
-
-    # The first release's names of the timeouts, for code not yet moved to the new ones.
-    @property
-    def ollama_connect_timeout(self) -> float:
-        return self.model_connect_timeout
-
-    @property
-    def ollama_request_timeout(self) -> float:
-        return self.model_request_timeout
-
-    @property
-    def ollama_first_token_timeout(self) -> float:
-        return self.model_first_token_timeout
-
-    @property
-    def ollama_idle_timeout(self) -> float:
-        return self.model_idle_timeout
 
     @property
     def sqlite_path(self) -> Path:

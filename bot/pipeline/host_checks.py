@@ -12,9 +12,10 @@ import time
 from contextlib import aclosing
 from dataclasses import dataclass
 
-from bot.errors import ModelServerError
+from bot.errors import ModelNotFound, ModelServerError
 from bot.pipeline.model_client import ModelClient
 from bot.pipeline.models import Models
+from bot.pipeline.ollama import OllamaClient
 
 PROBE_MESSAGES = [{"role": "user", "content": "Answer with one word: are you ready?"}]
 # A few tokens are enough to time the first; the rest is not wanted.
@@ -66,12 +67,14 @@ async def check_host(
     shown = ", ".join(listed[:MODELS_SHOWN]) + (", …" if len(listed) > MODELS_SHOWN else "")
     found = [f"reachable, {len(listed)} model(s): {shown or 'none'}"]
     problems: list[str] = []
+    fixes: list[str] = []
     if embed is not None:
         try:
             size = await embed.embedding_dimension(embed_model)
             found.append(f"{embed_model} gives {size}-d embeddings")
         except ModelServerError as exc:
             problems.append(str(exc))
+            fixes += fix_for(exc, embed, "EMBED_MODEL")
     if chat is not None:
         try:
             await chat.check_model(chat_model)
@@ -79,7 +82,17 @@ async def check_host(
             found.append(f"{chat_model} starts a one-word answer in {seconds:.2f} s")
         except ModelServerError as exc:
             problems.append(str(exc))
-    return HostCheck(name, not problems, "; ".join(found + problems))
+            fixes += fix_for(exc, chat, "CHAT_MODEL")
+    return HostCheck(name, not problems, "; ".join(found + problems), "; ".join(fixes) or None)
+
+
+def fix_for(error: ModelServerError, client: ModelClient, setting: str) -> list[str]:
+    """What to do about a missing model; other faults say it in their message."""
+    if not isinstance(error, ModelNotFound):
+        return []
+    if isinstance(client, OllamaClient):
+        return [f"ollama pull {error.model}"]
+    return [f"set {setting} to a model the host lists"]
 
 
 async def first_token_seconds(client: ModelClient, model: str) -> float:

@@ -243,7 +243,7 @@ class OllamaClient:
             raise OllamaStalled(
                 f"Ollama sent no answer within {self._first_token_timeout:g}s. The model may "
                 "still be loading or the server may be overloaded; try again shortly, or "
-                "raise OLLAMA_FIRST_TOKEN_TIMEOUT."
+                "raise MODEL_FIRST_TOKEN_TIMEOUT."
             ) from None
 
     # -- error translation -------------------------------------------------------------
