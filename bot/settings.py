@@ -76,6 +76,11 @@ class ModelHostSettings:
     url_setting: str  # the setting that named the URLs, for messages
     key_setting: str
 
+    @property
+    def places(self) -> int | None:
+        """Requests the hosts take at once (hosts × parallel); None: no limit."""
+        return None if self.parallel is None else self.parallel * len(self.urls)
+
 
 class Settings(BaseSettings):
     """Settings of the shared pipeline (model servers, storage, generation)."""

@@ -163,3 +163,9 @@ def test_the_api_key_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_an_empty_api_key_is_no_key() -> None:
     assert load_settings(Settings, llm_api_key="").chat_hosts().api_key is None
+
+
+def test_the_hosts_places_are_hosts_times_parallel() -> None:
+    settings = load_settings(Settings, llm_urls="http://a:11434,http://b:11434", llm_parallel=3)
+    assert settings.chat_hosts().places == 6
+    assert settings.embed_hosts().places is None  # embeddings: no limit per host

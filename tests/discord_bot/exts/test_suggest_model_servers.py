@@ -223,3 +223,33 @@ async def test_four_suggestions_over_two_hosts_run_two_on_each(
             for interaction in started:
                 assert ALL_PICKS in harness.answer_of(interaction)
         assert [fake.most_active_streams for fake in (first, second)] == [2, 2]
+
+
+async def test_beyond_the_hosts_places_a_suggestion_waits_with_its_place_shown(
+    fake_discord: FakeDiscord, fake_ollama: FakeOllama, fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    settings = openai_settings(
+        fake_ollama,
+        fake_discord,
+        tmp_path / "data",
+        fake_openai.url,
+        llm_parallel=1,
+        max_concurrent_generations=2,
+    )
+    fake_openai.tokens_per_second = 40
+    async with running_bot(fake_discord, fake_ollama, settings) as harness:
+        first = await fake_discord.dispatch_slash("suggest", {"query": "space"}, user_id=ALICE)
+        await fake_openai.wait_for(lambda: fake_openai.active_streams == 1)
+        second = await fake_discord.dispatch_slash(
+            "suggest", {"query": "heists"}, user_id=MEMBERS[1]
+        )
+        await fake_discord.wait_for(
+            lambda: "Waiting for a free slot" in harness.answer_of(second), timeout=10
+        )
+        assert fake_openai.streams_started == 1
+
+        fake_openai.tokens_per_second = None
+        await harness.until_done(first)
+        await harness.until_done(second)
+        assert ALL_PICKS in harness.answer_of(second)
+        assert fake_openai.most_active_streams == 1
