@@ -162,6 +162,7 @@ def row(outcome: HostRun, count: int, baseline: HostRun) -> list[object]:
 async def hosts_section(quick: bool) -> str:
     """Run one host, then two, and describe the result."""
     count = QUICK_SUGGESTIONS if quick else SUGGESTIONS
+    load_before = common.load_average()
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="bench-hosts-") as tmp:
         for hosts in (1, 2):
@@ -179,7 +180,8 @@ async def hosts_section(quick: bool) -> str:
             f"by that wait (the unqueued first token took {unqueued:.2f} s).",
             common.table(HEADERS, rows),
             "The fakes do not share a GPU: a host's capacity here is `LLM_PARALLEL`, so two "
-            "hosts double the places. Target: at least 1.8× the throughput of one host.",
+            "hosts double the places. Target: at least 1.8× the throughput of one host. "
+            + common.load_note(load_before, common.load_average()),
         ]
     )
 

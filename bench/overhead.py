@@ -553,10 +553,16 @@ async def main(argv: Sequence[str] | None = None) -> None:
     parser = common.parser(__doc__.splitlines()[0])
     parser.add_argument("--front", nargs="+", choices=FRONTS, default=list(FRONTS))
     parser.add_argument("--provider", nargs="+", choices=PROVIDERS, default=list(PROVIDERS))
+    parser.add_argument(
+        "--section",
+        default="overhead",
+        help="the BENCHMARKS.md section to write (a partial run may keep the full one)",
+    )
     args = parser.parse_args(argv)
     common.configure_logging(args.verbose)
     rows: list[list[object]] = []
     notes: list[str] = []
+    load_before = common.load_average()
     for front in args.front:
         front_rows, front_notes = await run_front(front, args.quick, args.provider)
         rows += front_rows
@@ -568,17 +574,19 @@ async def main(argv: Sequence[str] | None = None) -> None:
             f"plain-text rows its text ({len(ANSWER_TOKENS)} tokens, {len(DEFAULT_ANSWER)} "
             f"characters); embedding dimension {EMBED_DIM}; NO_REPEAT_WINDOW="
             f"{NO_REPEAT_WINDOW} (the fake repeats its picks). Medians (and the worst run "
-            "where marked). Each row starts with one uncounted warm-up suggestion. The "
-            "2-core machine was shared with three other engineers' test runs while this "
-            "ran, so absolute times are noisier than in a quiet run.",
+            "where marked). Each row starts with one uncounted warm-up suggestion. "
+            + common.load_note(load_before, common.load_average()),
             common.table(HEADERS, rows),
             NOTES,
             *notes,
         ]
     )
-    common.write_section(
-        "overhead", "1. Overhead on one suggestion", body, quick=args.quick, write=not args.no_write
-    )
+    title = "1. Overhead on one suggestion"
+    if args.section != "overhead":
+        title = (
+            f"1b. Overhead on one suggestion ({', '.join(args.front)}; {', '.join(args.provider)})"
+        )
+    common.write_section(args.section, title, body, quick=args.quick, write=not args.no_write)
 
 
 if __name__ == "__main__":
