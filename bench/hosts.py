@@ -154,7 +154,7 @@ def row(outcome: HostRun, count: int, baseline: HostRun) -> list[object]:
         f"{outcome.completed} / {count}",
         f"{outcome.per_minute:.1f}",
         f"{outcome.tokens / outcome.wall:.0f}",
-        f"{common.median(first):.2f} s / {max(first, default=float('nan')):.2f} s",
+        f"{common.ms(common.median(first))} / {common.ms(max(first, default=float('nan')))}",
         f"{outcome.per_minute / baseline.per_minute:.2f}×",
     ]
 
@@ -177,7 +177,7 @@ async def hosts_section(quick: bool) -> str:
             f"tokens/s per answer, `LLM_PARALLEL={PARALLEL}`; {count} suggestions sent at "
             f"once through the pipeline alone (structured picks, {TASTES} tastes each). A "
             "suggestion beyond the hosts' places waits for one, so its first token is late "
-            f"by that wait (the unqueued first token took {unqueued:.2f} s).",
+            f"by that wait (the unqueued first token took {common.ms(unqueued)}).",
             common.table(HEADERS, rows),
             "The fakes do not share a GPU: a host's capacity here is `LLM_PARALLEL`, so two "
             "hosts double the places. Target: at least 1.8× the throughput of one host. "
