@@ -10,7 +10,8 @@ Traps the matching must not fall into, each on purpose:
 - `Juniper Vale`: a person and a film (2019) with the same name.
 - `Night Ferry`: a film (1978) and its remake (2012).
 - `Saltwater Hymn`: a film (25 sitelinks) and a television film (2 sitelinks), both 2017.
-- `Moon`: the natural satellite (many sitelinks) and the film (2009).
+- `Moon`: the natural satellite (many sitelinks) and the film (2009); `Moonfall Express`
+  (2011) starts with the same word.
 - `Lanternfall`: English alias `Lantern Fall`, French alias `La Chute des lanternes`,
   German label `Laternenfall`, title (P1476) `Lanternfall: The Last Light`.
 - `Quiet Meridian`: two publication dates, 2021 (festival) and 2022 (release): year 2021.
@@ -375,6 +376,15 @@ INVENTED_ITEMS: tuple[FakeItem, ...] = (
         runtime_minutes=112,
         imdb="tt9000109",
         sitelinks=_wikis("Quiet Meridian", 4),
+    ),
+    FakeItem(
+        "Q9000111",
+        "Moonfall Express",
+        FILM,
+        "2011 film",
+        published=("2011-02-18",),
+        runtime_minutes=99,
+        sitelinks=_wikis("Moonfall Express", 2),
     ),
     FakeItem(
         "Q9000110",

@@ -11,13 +11,15 @@ translation are exercised end to end without the internet::
 
 Endpoint: GET /w/api.php with `action=wbsearchentities` (labels and aliases in
 `language`, then `mul` and `en`, then any language, matched from the start, case
-ignored, best known first) and `action=wbgetentities` (`ids=Q1|Q2`, at most 50, `props`, `languages`; an
-unknown id comes back `missing`). Anything else gets the API's `{"error": ...}` body.
-The catalogue is `tests.fakes.wikidata_catalogue.DEFAULT_CATALOGUE` unless one is given.
+ignored, best known first) and `action=wbgetentities` (`ids=Q1|Q2`, at most 50,
+`props`, `languages`; an unknown id comes back `missing`). Anything else gets the
+API's `{"error": ...}` body. The catalogue is `wikidata_catalogue.DEFAULT_CATALOGUE`
+unless one is given.
 
 Every attribute set in the constructor (`items`, `latency`, `fault`) may be changed
-between requests. The recorder: `requests` (params, User-Agent, arrival and end time),
-`in_flight` and `max_in_flight` (the most requests it was answering at once).
+between requests; a `Fault` can start after some good requests and stop after a few.
+The recorder: `requests` (params, User-Agent, arrival and end time), `in_flight` and
+`max_in_flight` (the most requests it was answering at once).
 
 "Wikidata is down" needs no server: point the client at `unused_port()`.
 
@@ -63,10 +65,11 @@ class FaultKind(StrEnum):
 
 @dataclass(slots=True)
 class Fault:
-    """A fault for the next `times` requests (every request while `times` is None)."""
+    """A fault for `times` requests (all while None), once `after` requests have gone well."""
 
     kind: FaultKind
     times: int | None = None
+    after: int = 0
     retry_after: float = 1.0
     lag: float = 6.0
 
@@ -198,6 +201,9 @@ class FakeWikidata:
     def _fault_response(self) -> web.Response | None:
         fault = self.fault
         if fault is None:
+            return None
+        if fault.after > 0:
+            fault.after -= 1
             return None
         if fault.times is not None:
             if fault.times <= 0:
