@@ -1,0 +1,224 @@
+"""Grounding one answer: its picks checked beside the stream, and which pick holds each number.
+
+The pick selector decides, in answer order, which picks are shown (numbers 1..count)
+and which are spares. `Grounding` is told of them as they are written (`see`), looks
+each one up in the background as soon as its title and year are settled, and keeps the
+numbered slots:
+
+- a shown pick is "checking" until its lookup ends; the text is never held for it;
+- a pick the catalogue does not know (with UNVERIFIED_PICKS=hide), whose film is one to
+  avoid (its QID was disliked, seen or suggested lately), or that names the same film as
+  an earlier pick, gives its number to the next usable spare: a found one first, else
+  one still being checked. Numbers never move, so number reactions rate the right pick;
+- with no spare left, a not-found pick stays, marked; an avoided one is removed;
+- with UNVERIFIED_PICKS=mark a not-found pick stays, marked.
+
+`answer_ended()` starts the deadline (CATALOGUE_DEADLINE): a pick still unresolved then
+is "not checked". `changed` is set whenever a lookup ends, for the caller to re-render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from bot.background import BackgroundTasks
+from bot.pipeline.catalogue.items import Kind
+from bot.pipeline.catalogue.lookup import CheckState, Deadline, Lookup
+
+REPEATED = "repeated_in_answer"  # the same film as an earlier pick of this answer
+NOT_FOUND = "not_found"  # the catalogue has no such film or show
+
+
+class PickLookups(Protocol):
+    """What grounding needs of the catalogue (`Catalogue` is one)."""
+
+    async def lookup(
+        self, title: str, year: int | None, kind: Kind | None, *, deadline: Deadline | None = None
+    ) -> Lookup:
+        """The catalogue's answer for one pick."""
+        ...
+
+
+class UnverifiedPicks(StrEnum):
+    """What becomes of a shown pick the catalogue does not know (UNVERIFIED_PICKS)."""
+
+    HIDE = "hide"  # a spare takes its number; with none left it stays, marked
+    MARK = "mark"  # it stays, marked
+
+
+@dataclass(frozen=True, slots=True)
+class PickSeen:
+    """One pick of the answer as the selector decided it, for grounding."""
+
+    index: int  # in answer order, from 0
+    title: str
+    year: int | None
+    kind: Kind | None
+    is_settled: bool  # its title and year are written: it can be looked up
+    position: int | None  # its number if the selector shows it; None for a spare
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A numbered place in the reply and the pick that holds it now."""
+
+    number: int
+    index: int  # the pick's index in answer order
+    lookup: Lookup | None  # None while it is being checked
+
+    @property
+    def is_checking(self) -> bool:
+        """The catalogue has not answered for this pick yet."""
+        return self.lookup is None
+
+
+class Grounding:
+    """The catalogue checks of one answer and its numbered slots; see the module docstring."""
+
+    def __init__(
+        self,
+        catalogue: PickLookups,
+        tasks: BackgroundTasks,
+        *,
+        unverified: UnverifiedPicks = UnverifiedPicks.HIDE,
+        avoided_qids: Mapping[str, str] | None = None,
+    ) -> None:
+        self._catalogue = catalogue
+        self._tasks = tasks
+        self._unverified = unverified
+        self._avoided_qids = dict(avoided_qids or {})
+        self._deadline = Deadline()
+        self._picks: dict[int, PickSeen] = {}
+        self._lookups: dict[int, Lookup] = {}
+        self._running: dict[int, asyncio.Task[Lookup]] = {}
+        self._slots: dict[int, int] = {}  # number -> pick index
+        self._numbers: set[int] = set()  # every number given out, held or emptied
+        self._removed: dict[int, str] = {}  # pick index -> why it gave up its number
+        self.changed = asyncio.Event()
+
+    # -- what the caller tells -------------------------------------------------------
+
+    def see(self, picks: Sequence[PickSeen]) -> None:
+        """The selector's picks so far; starts a lookup for each newly settled one."""
+        for pick in picks:
+            self._picks[pick.index] = pick
+            if pick.position is not None and pick.position not in self._numbers:
+                self._numbers.add(pick.position)
+                self._slots[pick.position] = pick.index
+            if pick.is_settled and pick.index not in self._running:
+                self._running[pick.index] = self._tasks.start(
+                    self._check(pick), name=f"check pick {pick.index + 1}: {pick.title!r}"
+                )
+        self._fill()
+
+    def answer_ended(self, deadline_seconds: float) -> None:
+        """The answer is complete: lookups not done in `deadline_seconds` are "not checked"."""
+        self._deadline.expire_in(deadline_seconds)
+
+    async def wait_settled(self) -> None:
+        """Wait until every lookup started has ended (call `answer_ended` first)."""
+        if self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    # -- what the caller reads -------------------------------------------------------
+
+    def slots(self) -> list[Slot]:
+        """The numbered slots now, by number."""
+        return [
+            Slot(number, index, self._lookups.get(index))
+            for number, index in sorted(self._slots.items())
+        ]
+
+    def lookup_of(self, index: int) -> Lookup | None:
+        """The catalogue's answer for the pick at `index`, once it has one."""
+        return self._lookups.get(index)
+
+    def removal_of(self, index: int) -> str | None:
+        """Why the pick at `index` lost its number (`not_found`, a repeat or avoid reason)."""
+        return self._removed.get(index)
+
+    @property
+    def is_settled(self) -> bool:
+        """Every pick holding a number has the catalogue's answer."""
+        return all(index in self._lookups for index in self._slots.values())
+
+    @property
+    def wants_more_answer(self) -> bool:
+        """Whether the model should keep writing: a shown pick is not known to be real yet."""
+        return not all(
+            index in self._lookups and self._lookups[index].is_found
+            for index in self._slots.values()
+        )
+
+    # -- inside ----------------------------------------------------------------------
+
+    async def _check(self, pick: PickSeen) -> Lookup:
+        lookup = await self._catalogue.lookup(
+            pick.title, pick.year, pick.kind, deadline=self._deadline
+        )
+        self._lookups[pick.index] = lookup
+        self._fill()
+        self.changed.set()
+        return lookup
+
+    def _fill(self) -> None:
+        """Give each slot whose pick is rejected to the next usable spare; see the docstring."""
+        for number in sorted(self._numbers - set(self._slots)):
+            # Emptied when an avoided pick had no spare: a spare written since fills it.
+            if (spare := self._next_spare()) is not None:
+                self._slots[number] = spare
+        for number in sorted(self._slots):
+            while (reason := self._rejection(self._slots[number])) is not None:
+                spare = self._next_spare()
+                if spare is None:
+                    if reason != NOT_FOUND:
+                        self._removed[self._slots.pop(number)] = reason
+                    break
+                self._removed[self._slots[number]] = reason
+                self._slots[number] = spare
+
+    def _rejection(self, index: int) -> str | None:
+        """Why the pick at `index` may not hold a number, or None when it may (or is unknown)."""
+        lookup = self._lookups.get(index)
+        if lookup is None:
+            return None
+        if lookup.qid is not None:
+            if lookup.qid in self._avoided_qids:
+                return self._avoided_qids[lookup.qid]
+            if any(
+                other < index
+                and (earlier := self._lookups.get(other))
+                and earlier.qid == lookup.qid
+                for other in self._slots.values()
+            ):
+                return REPEATED
+        if lookup.state is CheckState.NOT_FOUND and self._unverified is UnverifiedPicks.HIDE:
+            return NOT_FOUND
+        return None
+
+    def _next_spare(self) -> int | None:
+        """The first usable spare in answer order: one found first, else one being checked."""
+        used = set(self._slots.values()) | set(self._removed)
+        spares = [
+            pick.index
+            for pick in sorted(self._picks.values(), key=lambda pick: pick.index)
+            if pick.position is None
+            and pick.is_settled
+            and pick.index not in used
+            and self._rejection(pick.index) is None
+            and not self._is_same_film_as_shown(pick.index)
+        ]
+        found = [index for index in spares if index in self._lookups]
+        choices = found or spares
+        return choices[0] if choices else None
+
+    def _is_same_film_as_shown(self, index: int) -> bool:
+        qid = self._lookups[index].qid if index in self._lookups else None
+        return qid is not None and any(
+            self._lookups.get(other) is not None and self._lookups[other].qid == qid
+            for other in self._slots.values()
+        )
