@@ -2,12 +2,16 @@
 
 No test may reach beyond this machine: `only_loopback_connections` (autouse) refuses
 every connection, and every name lookup, that would leave 127.0.0.1, and fails the
-test that tried, even when the code under test swallowed the refusal.
+test that tried, even when the code under test swallowed the refusal. The film
+catalogue is off unless a test points it at the fake Wikidata (`CATALOGUE=wikidata`,
+`WIKIDATA_API_URL=<fake.api_url>`); set in the environment, so bots the tests start as
+processes (which the guard cannot see) inherit it too.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -15,6 +19,8 @@ from typing import Any
 import pytest
 
 from tests.fakes.ollama_server import FakeOllama
+
+os.environ.setdefault("CATALOGUE", "off")
 
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", ""})
 _real_connect = socket.socket.connect
