@@ -80,7 +80,7 @@ async def test_tastes_marks_one_whose_vector_waits_for_ollama(
 ) -> None:
     fake_ollama.models.discard("bge-large")  # the background retry cannot write it yet
     async with Records.open(cli.settings.sqlite_path) as records:  # a crash left the row
-        await records.add_taste("alice", "film noir", limit=10)
+        await records.tastes.add_taste("alice", "film noir", limit=10)
     assert await cli("--member", "alice", "tastes") == EXIT_OK
     assert "#1  film noir  (not searchable yet" in cli.out
 
@@ -377,7 +377,7 @@ async def test_a_suggestion_whose_reader_went_away_is_recorded_as_cancelled(
     process = await asyncio.create_subprocess_exec("bash", "-c", script, env=env, cwd=tmp_path)
     await process.wait()
     async with Records.open(Settings(data_dir=tmp_path, _env_file=None).sqlite_path) as records:
-        stored = await records.get_suggestion(1)
+        stored = await records.suggestions.get_suggestion(1)
     assert stored is not None
     assert stored.status is SuggestionStatus.CANCELLED
 
@@ -392,7 +392,7 @@ async def read_until_a_pick(process: asyncio.subprocess.Process) -> None:
 
 async def stored_suggestion(data_dir: Path, suggestion_id: int = 1) -> SuggestionRecord:
     async with Records.open(Settings(data_dir=data_dir, _env_file=None).sqlite_path) as records:
-        stored = await records.get_suggestion(suggestion_id)
+        stored = await records.suggestions.get_suggestion(suggestion_id)
     assert stored is not None
     return stored
 

@@ -61,6 +61,7 @@ from bot.pipeline.records import OpenReply, PickRecord, Records
 from bot.pipeline.text import clean_text
 from bot.pipeline.vectors import (
     MemberTastes,
+    QdrantServer,
     TastePoint,
     TasteVectors,
     VectorLayout,
@@ -210,11 +211,11 @@ class Pipeline:
         """
         text = self.check_taste(text)
         async with self._locks.member(member_id):
-            existing = await self._records.find_taste(member_id, text)
+            existing = await self._records.tastes.find_taste(member_id, text)
             if existing and not existing.is_pending:
                 raise DuplicateTaste(existing.id)
             limit = self.settings.max_tastes_per_member
-            if existing is None and await self._records.count_tastes(member_id) >= limit:
+            if existing is None and await self._records.tastes.count_tastes(member_id) >= limit:
                 raise TasteLimitReached(limit)
             # Embed before writing anything: with Ollama down, nothing is stored.
             [vector] = await self._ollama.embed(self.settings.embed_model, [text])
@@ -223,9 +224,9 @@ class Pipeline:
         return taste
 
     async def _store_taste(self, member_id: str, text: str, vector: Sequence[float]) -> Taste:
-        existing = await self._records.find_taste(member_id, text)
+        existing = await self._records.tastes.find_taste(member_id, text)
         if existing is None:
-            taste = await self._records.add_taste(
+            taste = await self._records.tastes.add_taste(
                 member_id, text, limit=self.settings.max_tastes_per_member
             )
         else:
@@ -236,17 +237,17 @@ class Pipeline:
             # Take the record back so no taste exists in one store only.
             await self._erase(member_id, [taste.id], restore_on_failure=False)
             raise
-        await self._records.mark_stored(member_id, [taste.id])
+        await self._records.tastes.mark_stored(member_id, [taste.id])
         return replace(taste, is_pending=False)
 
     async def tastes(self, member_id: str) -> list[Taste]:
         """The member's tastes, oldest first."""
-        return await self._records.list_tastes(member_id)
+        return await self._records.tastes.list_tastes(member_id)
 
     async def forget(self, member_id: str, taste_id: int) -> Taste:
         """Erase one of the member's own tastes from the records and the vector store."""
         async with self._locks.member(member_id):
-            found = await self._records.get_tastes(member_id, [taste_id])
+            found = await self._records.tastes.get_tastes(member_id, [taste_id])
             if taste_id not in found:
                 raise TasteNotFound(
                     f"You have no taste #{taste_id}. See your tastes for their numbers."
@@ -267,7 +268,7 @@ class Pipeline:
     ) -> int:
         """Mark the rows, erase the vectors, remove the rows: a crash anywhere is finished
         at start, since a row marked 'deleting' is gone for the member already."""
-        ids = await self._records.mark_deleting(member_id, taste_ids)
+        ids = await self._records.tastes.mark_deleting(member_id, taste_ids)
         try:
             if taste_ids is None:
                 await self._vectors.delete_member(member_id)
@@ -276,10 +277,10 @@ class Pipeline:
         except VectorStoreError:
             if restore_on_failure:
                 # Nothing erased for certain: the tastes stay, and are written again.
-                await self._records.restore(member_id, ids)
+                await self._records.tastes.restore(member_id, ids)
             self._reconcile_wanted.set()
             raise
-        return await self._records.delete_tastes(member_id, ids)
+        return await self._records.tastes.delete_tastes(member_id, ids)
 
     # -- keeping the two stores together ------------------------------------------------
 
@@ -291,7 +292,7 @@ class Pipeline:
         so it runs in a background task that retries until Ollama answers.
         """
         await self._vectors.tidy()
-        for unsettled in await self._records.unsettled():
+        for unsettled in await self._records.tastes.unsettled():
             if not unsettled.deleting:
                 continue
             try:
@@ -319,7 +320,7 @@ class Pipeline:
         """Write the vectors of pending tastes and erase forgotten ones; returns how many
         tastes are still unsettled (Ollama or the vector store failed)."""
         left = 0
-        for unsettled in await self._records.unsettled():
+        for unsettled in await self._records.tastes.unsettled():
             try:
                 async with self._locks.member(unsettled.member_id):
                     await self._settle_member(unsettled.member_id)
@@ -330,7 +331,7 @@ class Pipeline:
 
     async def _settle_member(self, member_id: str) -> None:
         # Read again under the lock: a writer may have settled them meanwhile.
-        for unsettled in await self._records.unsettled(member_id):
+        for unsettled in await self._records.tastes.unsettled(member_id):
             if unsettled.deleting:
                 await self._erase(member_id, unsettled.deleting, restore_on_failure=False)
             if unsettled.pending:
@@ -341,7 +342,7 @@ class Pipeline:
                     for taste, vector in zip(unsettled.pending, vectors, strict=True)
                 ]
                 await self._vectors.store(member_id, points)
-                await self._records.mark_stored(member_id, [p.taste_id for p in points])
+                await self._records.tastes.mark_stored(member_id, [p.taste_id for p in points])
                 log.info("Wrote the vectors of %d pending taste(s) of %s", len(points), member_id)
 
     async def _keep_reconciled(self) -> None:
@@ -429,7 +430,7 @@ class Pipeline:
 
         async def record(status: SuggestionStatus, error: str | None = None) -> None:
             try:
-                await self._records.finish_suggestion(
+                await self._records.suggestions.finish_suggestion(
                     retrieved.suggestion_id,
                     text="".join(parts),
                     status=status,
@@ -439,7 +440,7 @@ class Pipeline:
                     is_structured=reader.is_structured,
                 )
                 if reader.is_structured:
-                    await self._records.add_picks(
+                    await self._records.picks.add_picks(
                         retrieved.suggestion_id, member_id, reader.decisions()
                     )
             except SuggestWatchError as exc:
@@ -520,7 +521,7 @@ class Pipeline:
 
     async def _checkpoint(self, suggestion_id: int, text: str) -> None:
         try:
-            await self._records.checkpoint_suggestion(suggestion_id, text)
+            await self._records.suggestions.checkpoint_suggestion(suggestion_id, text)
         except SuggestWatchError as exc:
             # A full disk must not stop the answer; the next checkpoint tries again.
             log.warning("Could not save suggestion #%d so far: %s", suggestion_id, exc)
@@ -531,7 +532,7 @@ class Pipeline:
         embedded = time.perf_counter()
         hits = await self._vectors.search(member_id, vector, self.settings.retrieval_limit)
         # The record is the truth: a vector without its row (a crash mid-forget) is skipped.
-        found = await self._records.get_tastes(member_id, [hit.taste_id for hit in hits])
+        found = await self._records.tastes.get_tastes(member_id, [hit.taste_id for hit in hits])
         searched = time.perf_counter()
         # Only tastes close enough to the request shape the answer (MIN_TASTE_SIMILARITY).
         matches = tuple(
@@ -539,12 +540,12 @@ class Pipeline:
             for hit in hits
             if hit.taste_id in found and hit.score >= self.settings.min_taste_similarity
         )
-        has_tastes = bool(matches) or await self._records.count_tastes(member_id) > 0
+        has_tastes = bool(matches) or await self._records.tastes.count_tastes(member_id) > 0
         timings = SuggestionTimings(
             embed_seconds=embedded - started, search_seconds=searched - embedded
         )
         history = await self._history_for(member_id, vector)
-        suggestion_id = await self._records.start_suggestion(
+        suggestion_id = await self._records.suggestions.start_suggestion(
             member_id,
             query,
             count,
@@ -569,10 +570,12 @@ class Pipeline:
     async def _history_for(self, member_id: str, query_vector: list[float]) -> _History:
         """The member's ratings and recent picks, as prompt lines and keys to leave out."""
         avoid: dict[str, LeftOut] = {}
-        disliked = await self._records.rated_picks(member_id, [Rating.NOT_FOR_ME], RATED_TO_AVOID)
-        seen = await self._records.rated_picks(member_id, [Rating.SEEN], RATED_TO_AVOID)
-        recent = await self._records.recently_shown(member_id, self.settings.no_repeat_window)
-        liked = await self._records.rated_picks(member_id, [Rating.LIKED], LIKED_CANDIDATES)
+        disliked = await self._records.picks.rated_picks(
+            member_id, [Rating.NOT_FOR_ME], RATED_TO_AVOID
+        )
+        seen = await self._records.picks.rated_picks(member_id, [Rating.SEEN], RATED_TO_AVOID)
+        recent = await self._records.picks.recently_shown(member_id, self.settings.no_repeat_window)
+        liked = await self._records.picks.rated_picks(member_id, [Rating.LIKED], LIKED_CANDIDATES)
         for pick in disliked:
             avoid.setdefault(pick.key, LeftOut.DISLIKED)
         for pick in seen:
@@ -597,12 +600,12 @@ class Pipeline:
         if not liked or self.settings.liked_examples == 0:
             return []
         model = self.settings.embed_model
-        vectors = await self._records.pick_vectors([pick.id for pick in liked], model)
+        vectors = await self._records.picks.pick_vectors([pick.id for pick in liked], model)
         missing = [pick for pick in liked if pick.id not in vectors]
         if missing:
             made = await self._ollama.embed(model, [pick_text(pick) for pick in missing])
             new = {pick.id: vector for pick, vector in zip(missing, made, strict=True)}
-            await self._records.store_pick_vectors(model, new)
+            await self._records.picks.store_pick_vectors(model, new)
             vectors.update(new)
         scored = [
             (cosine(query_vector, vectors[pick.id]), index, pick)
@@ -620,7 +623,7 @@ class Pipeline:
         timings = SuggestionTimings()
         suggestion_id: int | None = None
         try:
-            suggestion_id = await self._records.start_suggestion(
+            suggestion_id = await self._records.suggestions.start_suggestion(
                 member_id,
                 query,
                 count,
@@ -629,7 +632,7 @@ class Pipeline:
                 timings,
                 status=SuggestionStatus.FAILED,
             )
-            await self._records.finish_suggestion(
+            await self._records.suggestions.finish_suggestion(
                 suggestion_id,
                 text="",
                 status=SuggestionStatus.FAILED,
@@ -648,24 +651,26 @@ class Pipeline:
         """Remember that a front-end message shows this suggestion, as soon as it exists:
         for its ratings, and so a reply left mid-stream can be finished at the next start.
         The reply counts as open until `close_reply`."""
-        await self._records.link_message(suggestion_id, message_id, channel_id)
+        await self._records.suggestions.link_message(suggestion_id, message_id, channel_id)
 
     async def close_reply(self, suggestion_id: int) -> None:
         """The front end made the reply's last edit."""
-        await self._records.close_reply(suggestion_id)
+        await self._records.suggestions.close_reply(suggestion_id)
 
     async def open_replies(self) -> list[OpenReply]:
         """Replies a killed process left without their last edit, to finish now."""
-        return await self._records.open_replies()
+        return await self._records.suggestions.open_replies()
 
     async def record_feedback(
         self, member_id: str, message_id: int, emoji: str, added: bool
     ) -> int | None:
         """Store a rating on a suggestion's message; None (nothing stored) for other messages."""
-        suggestion_id = await self._records.suggestion_for_message(message_id)
+        suggestion_id = await self._records.suggestions.suggestion_for_message(message_id)
         if suggestion_id is None:
             return None
-        await self._records.add_feedback(member_id, suggestion_id, message_id, emoji, added)
+        await self._records.suggestions.add_feedback(
+            member_id, suggestion_id, message_id, emoji, added
+        )
         return suggestion_id
 
     # -- ratings and history -------------------------------------------------------------
@@ -686,9 +691,9 @@ class Pipeline:
         picks = await self._shown_picks(member_id, suggestion_id, position)
         for pick in picks:
             if rating is None:
-                await self._records.unrate_pick(member_id, pick.id, source)
+                await self._records.picks.unrate_pick(member_id, pick.id, source)
             else:
-                await self._records.rate_pick(member_id, pick.id, source, rating)
+                await self._records.picks.rate_pick(member_id, pick.id, source, rating)
         log.info(
             "Member %s rated %d pick(s) of suggestion #%d: %s",
             member_id,
@@ -709,13 +714,13 @@ class Pipeline:
         """Take back a rating given from `source` (a reaction removed), if it is `rating`."""
         picks = await self._shown_picks(member_id, suggestion_id, position)
         for pick in picks:
-            await self._records.unrate_pick(member_id, pick.id, source, rating)
+            await self._records.picks.unrate_pick(member_id, pick.id, source, rating)
         return await self._shown_picks(member_id, suggestion_id, position)
 
     async def reactions_of(self, member_id: str, suggestion_id: int) -> list[str]:
         """The emoji the member has on the suggestion's messages now, from the reaction log."""
         present: dict[tuple[int, str], bool] = {}
-        for feedback in await self._records.list_feedback(suggestion_id):
+        for feedback in await self._records.suggestions.list_feedback(suggestion_id):
             if feedback.member_id == member_id:
                 present[(feedback.message_id, feedback.emoji)] = feedback.added
         return list(dict.fromkeys(emoji for (_, emoji), added in present.items() if added))
@@ -727,7 +732,7 @@ class Pipeline:
     async def _shown_picks(
         self, member_id: str, suggestion_id: int, position: int | None
     ) -> list[PickRecord]:
-        found = await self._records.list_picks(member_id, suggestion_id)
+        found = await self._records.picks.list_picks(member_id, suggestion_id)
         shown = [pick for pick in found if pick.shown_position is not None]
         if not shown:
             raise InputError(f"You have no suggestion #{suggestion_id} with picks to rate.")
@@ -742,15 +747,15 @@ class Pipeline:
 
     async def history(self, member_id: str, limit: int = HISTORY_LIMIT) -> list[HistoryPick]:
         """The member's most recently shown picks, newest first, with their ratings."""
-        return await self._records.history(member_id, limit)
+        return await self._records.picks.history(member_id, limit)
 
     async def count_history(self, member_id: str) -> int:
         """How many suggestions of the member are recorded (to offer erasing them)."""
-        return await self._records.count_history(member_id)
+        return await self._records.picks.count_history(member_id)
 
     async def forget_history(self, member_id: str) -> int:
         """Erase the member's suggestions, picks and ratings; returns how many suggestions."""
-        removed = await self._records.delete_member_history(member_id)
+        removed = await self._records.picks.delete_member_history(member_id)
         log.info("Member %s erased their history of %d suggestion(s)", member_id, removed)
         return removed
 
@@ -769,8 +774,8 @@ class Pipeline:
 
         async def members() -> AsyncIterator[MemberTastes]:
             nonlocal dimension
-            for member_id in await self._records.members_with_tastes():
-                tastes = await self._records.list_tastes(member_id)
+            for member_id in await self._records.tastes.members_with_tastes():
+                tastes = await self._records.tastes.list_tastes(member_id)
                 # The client batches the texts, so a member with hundreds of tastes is fine.
                 vectors = await self._ollama.embed(
                     self.settings.embed_model, [t.text for t in tastes]
@@ -785,10 +790,10 @@ class Pipeline:
         async with self._locks.everyone():
             report = await self._vectors.rebuild(members())
             for member_id, taste_ids in written.items():
-                await self._records.mark_stored(member_id, taste_ids)
+                await self._records.tastes.mark_stored(member_id, taste_ids)
             # Rows mid-erase had no vector in the new index: only the rows are left.
-            for unsettled in await self._records.unsettled():
-                await self._records.delete_tastes(unsettled.member_id, unsettled.deleting)
+            for unsettled in await self._records.tastes.unsettled():
+                await self._records.tastes.delete_tastes(unsettled.member_id, unsettled.deleting)
         log.info(
             "Reindexed %d tastes of %d members (%s); removed %d stale member place(s)",
             report.vectors,
@@ -833,7 +838,7 @@ class Pipeline:
         """'' unless stored vectors have another size than the embedding model's."""
         try:
             dimension = await self._ollama.embedding_dimension(self.settings.embed_model)
-            census = await self._vectors.census(list(await self._records.taste_counts()))
+            census = await self._vectors.census(list(await self._records.tastes.taste_counts()))
         except SuggestWatchError:
             return ""  # the model or a store is unavailable: said when a member asks
         mismatched = sorted(m for m, size in census.dimensions.items() if size != dimension)
@@ -858,7 +863,7 @@ class Pipeline:
         with suppress(TimeoutError):  # let the start-up reconcile try once before counting
             await asyncio.wait_for(self._first_pass_done.wait(), HEALTH_SETTLE_WAIT)
         try:
-            counts = await self._records.taste_counts()
+            counts = await self._records.tastes.taste_counts()
             census = await self._vectors.census(list(counts))
         except SuggestWatchError as exc:
             return HealthCheck(name, False, str(exc))
@@ -897,8 +902,8 @@ class Pipeline:
     async def _check_records(self) -> HealthCheck:
         try:
             version = await self._records.schema_version()
-            suggestions = await self._records.count_suggestions()
-            members = await self._records.members_with_tastes()
+            suggestions = await self._records.suggestions.count_suggestions()
+            members = await self._records.tastes.members_with_tastes()
         except SuggestWatchError as exc:
             return HealthCheck("Records", False, str(exc))
         return HealthCheck(
@@ -948,14 +953,21 @@ async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
         vectors = await open_taste_vectors(
             VectorLayout(settings.vector_layout),
             path=settings.qdrant_path,
-            url=str(settings.qdrant_url) if settings.qdrant_url else None,
-            api_key=settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
+            server=QdrantServer(
+                str(settings.qdrant_url),
+                settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
+                settings.qdrant_timeout,
+            )
+            if settings.qdrant_url
+            else None,
         )
         stack.push_async_callback(vectors.close)
         owner = ProcessOwner.acquire(settings.data_dir)
         stack.callback(owner.release)
-        records = await stack.enter_async_context(Records.open(settings.sqlite_path))
-        await records.close_abandoned_suggestions(owner.is_gone)
+        records = await stack.enter_async_context(
+            Records.open(settings.sqlite_path, busy_timeout_ms=settings.sqlite_busy_timeout)
+        )
+        await records.suggestions.close_abandoned_suggestions(owner.is_gone)
         remove_files_of_gone_owners(settings.data_dir)
         pipeline = Pipeline(settings, ollama, records, vectors, owner.id)
         stack.push_async_callback(pipeline.close)

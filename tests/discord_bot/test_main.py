@@ -133,7 +133,7 @@ async def wait_for_record(
     deadline = loop.time() + PROCESS_TIMEOUT
     async with Records.open(sqlite_path) as records:
         while True:
-            stored = await records.get_suggestion(suggestion_id)
+            stored = await records.suggestions.get_suggestion(suggestion_id)
             if stored is not None and check(stored):
                 return stored
             if loop.time() > deadline:
@@ -192,7 +192,7 @@ async def test_after_a_kill_the_next_start_finishes_the_reply_and_keeps_the_chec
     assert MARK in original.content and original.custom_ids  # nothing tidied it
     shown = original.content.replace(STILL_WRITING_MARK, "").rstrip()
     async with Records.open(sqlite_path) as records:
-        checkpointed = await records.get_suggestion(1)
+        checkpointed = await records.suggestions.get_suggestion(1)
     assert checkpointed is not None and checkpointed.status is SuggestionStatus.RUNNING
 
     again = BotProcess(fake_discord, slow_ollama, tmp_path / "data")

@@ -97,16 +97,20 @@ async def test_the_database_holds_the_rules_for_two_writers_without_the_lock(
         Records.open(settings.sqlite_path) as two,
     ):
         same = await asyncio.gather(
-            *(r.add_taste("alice", "Noir", limit=3) for r in (one, two) * 3),
+            *(r.tastes.add_taste("alice", "Noir", limit=3) for r in (one, two) * 3),
             return_exceptions=True,
         )
         assert sum(isinstance(r, DuplicateTaste) for r in same) == 5
         many = await asyncio.gather(
-            *(r.add_taste("bob", f"taste {i}", limit=3) for i, r in enumerate((one, two) * 5)),
+            *(
+                r.tastes.add_taste("bob", f"taste {i}", limit=3)
+                for i, r in enumerate((one, two) * 5)
+            ),
             return_exceptions=True,
         )
         assert sum(isinstance(r, TasteLimitReached) for r in many) == 7
-        assert (await one.count_tastes("alice"), await two.count_tastes("bob")) == (1, 3)
+        assert await one.tastes.count_tastes("alice") == 1
+        assert await two.tastes.count_tastes("bob") == 3
 
 
 # -- crashes between the stores ----------------------------------------------------------
@@ -116,7 +120,7 @@ async def test_a_taste_left_pending_by_a_crash_gets_its_vector_at_start(
     settings: Settings,
 ) -> None:
     async with Records.open(settings.sqlite_path) as records:  # killed after the row
-        taste = await records.add_taste("alice", "heist movies", limit=10)
+        taste = await records.tastes.add_taste("alice", "heist movies", limit=10)
     async with open_pipeline(settings) as pipeline:
         await settled(pipeline)
         assert await stored_ids(pipeline, "alice") == {taste.id}
@@ -129,7 +133,7 @@ async def test_a_taste_left_mid_erase_by_a_crash_is_erased_at_start(settings: Se
     async with open_pipeline(settings) as pipeline:
         kept = await pipeline.prefer("alice", "musicals")
         gone = await pipeline.prefer("alice", "heist movies")
-        await pipeline._records.mark_deleting("alice", [gone.id])  # killed after this
+        await pipeline._records.tastes.mark_deleting("alice", [gone.id])  # killed after this
     async with open_pipeline(settings) as pipeline:
         assert await stored_ids(pipeline, "alice") == {kept.id}
         assert raw_rows(settings) == [(kept.id, "alice", "stored")]
@@ -142,7 +146,7 @@ async def test_forget_all_left_half_done_by_a_crash_is_finished_at_start(
         for text in ("musicals", "noir", "heists"):
             await pipeline.prefer("alice", text)
         bobs = await pipeline.prefer("bob", "noir")
-        await pipeline._records.mark_deleting("alice", None)  # killed after this
+        await pipeline._records.tastes.mark_deleting("alice", None)  # killed after this
     async with open_pipeline(settings) as pipeline:
         assert await stored_ids(pipeline, "alice") == set()
         assert await stored_ids(pipeline, "bob") == {bobs.id}
@@ -153,7 +157,7 @@ async def test_start_up_does_not_wait_for_ollama_and_pending_tastes_follow_it(
     settings: Settings, fake_ollama: FakeOllama
 ) -> None:
     async with Records.open(settings.sqlite_path) as records:
-        taste = await records.add_taste("alice", "noir", limit=10)
+        taste = await records.tastes.add_taste("alice", "noir", limit=10)
     fake_ollama.models.discard("bge-large")  # embedding impossible for now
     async with open_pipeline(settings) as pipeline:
         checks = {check.name: check for check in await pipeline.health()}
@@ -169,7 +173,7 @@ async def test_stating_a_pending_taste_again_finishes_it(
     settings: Settings, fake_ollama: FakeOllama
 ) -> None:
     async with Records.open(settings.sqlite_path) as records:
-        taste = await records.add_taste("alice", "noir", limit=10)
+        taste = await records.tastes.add_taste("alice", "noir", limit=10)
     fake_ollama.models.discard("bge-large")
     async with open_pipeline(settings) as pipeline:
         fake_ollama.models.add("bge-large")

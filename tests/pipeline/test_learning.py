@@ -125,7 +125,7 @@ async def test_a_repeat_of_a_disliked_or_suggested_title_is_never_shown_and_the_
     assert isinstance(last, Finished)
     assert [pick.title for pick in last.picks] == ["Moon", "Annihilation"]
     assert last.left_out == 2
-    stored = await pipeline._records.list_picks("alice", last.suggestion_id)
+    stored = await pipeline._records.picks.list_picks("alice", last.suggestion_id)
     assert [(p.title, p.shown_position, p.left_out) for p in stored] == [
         ("the leftovers", None, LeftOut.DISLIKED),
         ("Arrival", None, LeftOut.SUGGESTED),

@@ -202,9 +202,9 @@ async def test_an_answer_that_ignores_the_schema_is_streamed_as_text(
     assert len(deltas) == len(events) - 2 > 1
     assert "".join(deltas) == finished.text == DEFAULT_ANSWER
     assert not finished.is_structured and finished.picks == ()
-    stored = await pipeline._records.get_suggestion(finished.suggestion_id)
+    stored = await pipeline._records.suggestions.get_suggestion(finished.suggestion_id)
     assert stored is not None and not stored.is_structured
-    assert await pipeline._records.list_picks("alice", finished.suggestion_id) == []
+    assert await pipeline._records.picks.list_picks("alice", finished.suggestion_id) == []
 
 
 async def test_json_that_breaks_before_any_pick_falls_back_to_its_text(
@@ -214,7 +214,7 @@ async def test_json_that_breaks_before_any_pick_falls_back_to_its_text(
     finished = (await collect(pipeline, "alice", "thoughtful sci-fi"))[-1]
     assert isinstance(finished, Finished)
     assert not finished.is_structured
-    stored = await pipeline._records.get_suggestion(finished.suggestion_id)
+    stored = await pipeline._records.suggestions.get_suggestion(finished.suggestion_id)
     assert stored is not None and not stored.is_structured
 
 
@@ -286,12 +286,12 @@ async def test_a_complete_suggestion_is_recorded_with_its_timings(pipeline: Pipe
     events = await collect(pipeline, "alice", "heists")
     finished = events[-1]
     assert isinstance(finished, Finished)
-    stored = await pipeline._records.get_suggestion(finished.suggestion_id)
+    stored = await pipeline._records.suggestions.get_suggestion(finished.suggestion_id)
     assert stored is not None
     assert stored.status is SuggestionStatus.COMPLETE
     assert stored.text == picks_answer(DEFAULT_PICKS)
     assert stored.is_structured
-    picks = await pipeline._records.list_picks("alice", finished.suggestion_id)
+    picks = await pipeline._records.picks.list_picks("alice", finished.suggestion_id)
     assert [(p.title, p.shown_position, p.key) for p in picks] == [
         ("Arrival", 1, "arrival|2016"),
         ("The Leftovers", 2, "leftovers|2014"),
@@ -311,7 +311,7 @@ async def test_a_complete_suggestion_is_recorded_with_its_timings(pipeline: Pipe
 
 async def assert_recorded(pipeline: Pipeline, failed: Failed, status: SuggestionStatus) -> None:
     assert failed.suggestion_id is not None
-    stored = await pipeline._records.get_suggestion(failed.suggestion_id)
+    stored = await pipeline._records.suggestions.get_suggestion(failed.suggestion_id)
     assert stored is not None
     assert stored.status is status
     assert stored.text == failed.text
@@ -358,7 +358,7 @@ async def test_an_error_mid_json_keeps_and_records_the_picks_shown(
     assert failed.picks == shown and len(shown) >= 1
     await assert_recorded(pipeline, failed, SuggestionStatus.INTERRUPTED)
     assert failed.suggestion_id is not None
-    stored = await pipeline._records.list_picks("alice", failed.suggestion_id)
+    stored = await pipeline._records.picks.list_picks("alice", failed.suggestion_id)
     assert [p.title for p in stored] == [p.title for p in shown]
 
 
@@ -437,7 +437,7 @@ async def test_closing_the_stream_early_cancels_and_keeps_the_text(
                     break  # the member pressed Stop
     await fake_ollama.wait_for(lambda: fake_ollama.streams_closed_early == 1)
     assert suggestion_id is not None
-    stored = await pipeline._records.get_suggestion(suggestion_id)
+    stored = await pipeline._records.suggestions.get_suggestion(suggestion_id)
     assert stored is not None
     assert stored.status is SuggestionStatus.CANCELLED
     assert stored.text == "".join(received)
@@ -463,7 +463,7 @@ async def test_a_cancelled_task_records_the_suggestion_as_cancelled(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    stored = await pipeline._records.get_suggestion(seen["id"])
+    stored = await pipeline._records.suggestions.get_suggestion(seen["id"])
     assert stored is not None and stored.status is SuggestionStatus.CANCELLED
 
 
@@ -481,7 +481,7 @@ async def test_the_text_is_checkpointed_to_the_record_while_it_streams(
             if isinstance(event, TextDelta):
                 received.append(event.text)
                 if len(received) == 5:
-                    stored = await pipeline._records.get_suggestion(suggestion_id)
+                    stored = await pipeline._records.suggestions.get_suggestion(suggestion_id)
                     break
     assert stored is not None
     assert stored.status is SuggestionStatus.RUNNING
@@ -498,12 +498,12 @@ async def test_a_failed_final_write_keeps_the_checkpoint_for_the_next_start(
         raise RecordsError("Could not record the suggestion's outcome: database or disk is full")
 
     async with open_pipeline(settings) as pipeline:
-        monkeypatch.setattr(pipeline._records, "finish_suggestion", disk_full)
+        monkeypatch.setattr(pipeline._records.suggestions, "finish_suggestion", disk_full)
         events = await collect(pipeline, "alice", "noir")
     finished = events[-1]
     assert isinstance(finished, Finished)  # the member still gets the whole answer
     async with open_pipeline(settings) as reopened:
-        stored = await reopened._records.get_suggestion(finished.suggestion_id)
+        stored = await reopened._records.suggestions.get_suggestion(finished.suggestion_id)
     assert stored is not None
     assert stored.status is SuggestionStatus.INTERRUPTED
     assert stored.text and finished.text.startswith(stored.text)
@@ -520,8 +520,8 @@ async def test_a_second_process_beside_a_live_suggestion_leaves_it_running(
     other = ProcessOwner.acquire(settings.data_dir)
     try:
         async with Records.open(settings.sqlite_path) as records:
-            assert await records.close_abandoned_suggestions(other.is_gone) == 0
-            stored = await records.get_suggestion(retrieved.suggestion_id)
+            assert await records.suggestions.close_abandoned_suggestions(other.is_gone) == 0
+            stored = await records.suggestions.get_suggestion(retrieved.suggestion_id)
     finally:
         other.release()
     assert stored is not None and stored.status is SuggestionStatus.RUNNING
@@ -538,7 +538,7 @@ async def test_a_process_refused_the_store_lock_changes_nothing(
     with pytest.raises(VectorStoreError):
         async with open_pipeline(settings):
             pass
-    stored = await pipeline._records.get_suggestion(retrieved.suggestion_id)
+    stored = await pipeline._records.suggestions.get_suggestion(retrieved.suggestion_id)
     assert stored is not None and stored.status is SuggestionStatus.RUNNING
     await events.aclose()
 
@@ -587,7 +587,7 @@ async def test_tastes_and_vectors_survive_a_restart(settings: Settings) -> None:
         retrieved = (await collect(pipeline, "alice", "cozy baking shows"))[0]
         assert isinstance(retrieved, Retrieved)
         assert retrieved.matches[0].text == "cozy british baking shows"
-        stored = await pipeline._records.get_suggestion(finished.suggestion_id)
+        stored = await pipeline._records.suggestions.get_suggestion(finished.suggestion_id)
         assert stored is not None and stored.status is SuggestionStatus.COMPLETE
 
 
@@ -600,7 +600,7 @@ async def test_feedback_is_stored_only_for_a_suggestions_messages(pipeline: Pipe
     await pipeline.link_message(finished.suggestion_id, 5001, 42)
     assert await pipeline.record_feedback("bob", 5001, "👍", added=True) == finished.suggestion_id
     assert await pipeline.record_feedback("bob", 9999, "👍", added=True) is None
-    feedback = await pipeline._records.list_feedback(finished.suggestion_id)
+    feedback = await pipeline._records.suggestions.list_feedback(finished.suggestion_id)
     assert [(f.member_id, f.emoji, f.added) for f in feedback] == [("bob", "👍", True)]
 
 
@@ -697,7 +697,7 @@ async def test_an_answer_cut_by_the_length_limit_is_recorded_as_cut(
         finished = events[-1]
         assert isinstance(finished, Finished)
         assert finished.is_cut and finished.status is SuggestionStatus.CUT
-        stored = await pipeline._records.get_suggestion(finished.suggestion_id)
+        stored = await pipeline._records.suggestions.get_suggestion(finished.suggestion_id)
 
     assert stored is not None and stored.status is SuggestionStatus.CUT
     assert len(split_json_tokens(finished.text)) == 16

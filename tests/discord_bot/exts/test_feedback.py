@@ -24,7 +24,7 @@ async def finished_suggestion(harness: Harness) -> tuple[FakeInteraction, FakeMe
 
 async def feedback_of(settings: DiscordSettings, suggestion_id: int = 1) -> list[FeedbackRecord]:
     async with open_records(settings) as records:
-        return await records.list_feedback(suggestion_id)
+        return await records.suggestions.list_feedback(suggestion_id)
 
 
 async def wait_for_feedback(

@@ -76,7 +76,7 @@ def stop_button(message: FakeMessage) -> str:
 
 async def suggestion_status(harness: Harness, suggestion_id: int = 1) -> SuggestionStatus:
     async with open_records(harness.settings) as records:
-        record = await records.get_suggestion(suggestion_id)
+        record = await records.suggestions.get_suggestion(suggestion_id)
     assert record is not None
     return record.status
 
@@ -374,7 +374,7 @@ async def test_a_records_fault_is_explained(
     async def broken_start(*_: object, **__: object) -> None:
         raise RecordsError("database is locked")
 
-    monkeypatch.setattr(harness.pipeline._records, "start_suggestion", broken_start)
+    monkeypatch.setattr(harness.pipeline._records.suggestions, "start_suggestion", broken_start)
 
     interaction = await suggest(harness)
 
@@ -450,7 +450,7 @@ async def test_a_stopping_bot_gives_each_answer_its_last_edit_and_records_it_can
     assert "Arrival" in original.content
     assert render.RESTARTING in original.content
     async with open_records(settings) as records:
-        stored = await records.get_suggestion(1)
+        stored = await records.suggestions.get_suggestion(1)
     assert stored is not None
     assert stored.status is SuggestionStatus.CANCELLED
     assert stored.text.startswith("1. **Arrival")

@@ -38,7 +38,7 @@ def channel_messages(fake: FakeDiscord) -> list[FakeMessage]:
 
 async def status_of(settings: DiscordSettings, suggestion_id: int = 1) -> SuggestionStatus:
     async with open_records(settings) as records:
-        record = await records.get_suggestion(suggestion_id)
+        record = await records.suggestions.get_suggestion(suggestion_id)
     assert record is not None
     return record.status
 

@@ -57,7 +57,7 @@ async def test_tastes_lists_the_members_tastes_numbered_and_privately(harness: H
 async def test_tastes_marks_a_taste_whose_vector_is_not_written_yet(harness: Harness) -> None:
     stored = await prefer(harness, "heist movies")
     # As a crash between the two stores leaves it: the row, no vector yet.
-    pending = await harness.pipeline._records.add_taste(str(ALICE), "film noir", limit=10)
+    pending = await harness.pipeline._records.tastes.add_taste(str(ALICE), "film noir", limit=10)
 
     reply = harness.private_reply(await harness.slash("tastes"))
 
