@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.discord_bot.exts.suggest._cog import RATING_EMOJIS
+from bot.discord_bot.reactions import RATING_EMOJIS
 from bot.pipeline.records import FeedbackRecord
 from bot.settings import DiscordSettings
 from tests.discord_bot.conftest import ALICE, BOB, Harness, open_records, running_bot

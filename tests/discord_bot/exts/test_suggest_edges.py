@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.discord_bot.exts.suggest import _render as render
-from bot.discord_bot.exts.suggest._cog import RATING_EMOJIS
+from bot.discord_bot import layout as render
+from bot.discord_bot.reactions import RATING_EMOJIS
 from bot.discord_bot.streaming import STILL_WRITING_MARK
 from bot.pipeline.events import SuggestionStatus
 from bot.settings import DiscordSettings
