@@ -10,6 +10,7 @@ from bot.pipeline.catalogue.cache import CACHE_FILE_NAME, CatalogueCache
 from bot.pipeline.catalogue.client import DEFAULT_API_URL, WikidataClient, user_agent
 from bot.pipeline.catalogue.items import SCREEN_CLASSES, CatalogueItem
 from bot.pipeline.catalogue.lookup import (
+    CHECKING,
     NOT_CHECKED,
     NOT_FOUND,
     Catalogue,
@@ -23,6 +24,7 @@ from bot.pipeline.catalogue.matching import find_match, names_match
 
 __all__ = [
     "CACHE_FILE_NAME",
+    "CHECKING",
     "DEFAULT_API_URL",
     "NOT_CHECKED",
     "NOT_FOUND",

@@ -44,6 +44,7 @@ class CheckState(StrEnum):
     CORRECTED = "corrected"  # found, a year off: the catalogue's year is shown
     NOT_FOUND = "not_found"  # the catalogue has no such film or show
     NOT_CHECKED = "not_checked"  # the catalogue failed or the deadline came first
+    CHECKING = "checking"  # asked, no answer yet (never a lookup's result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ class Lookup:
 
 NOT_FOUND = Lookup(CheckState.NOT_FOUND)
 NOT_CHECKED = Lookup(CheckState.NOT_CHECKED)
+CHECKING = Lookup(CheckState.CHECKING)
 
 
 class Deadline:
@@ -274,6 +276,7 @@ class Catalogue:
 
 
 __all__ = [
+    "CHECKING",
     "NOT_CHECKED",
     "NOT_FOUND",
     "Catalogue",
