@@ -271,6 +271,7 @@ CHECK_MARKS = {
     CheckState.NOT_CHECKED: "not checked",
 }
 KIND_WORDS = {"movie": "film", "show": "series"}
+MAX_DIRECTORS_NAMED = 3
 # Wikidata's genre labels name the medium too ("drama film"); the kind says it already.
 _GENRE_SUFFIXES = (" television series", " film", " series")
 
@@ -298,7 +299,11 @@ def film_facts(facts: FilmFacts) -> str:
     if facts.genres:
         parts.append(", ".join(dict.fromkeys(genre_name(genre) for genre in facts.genres)))
     if facts.directors:
-        parts.append(f"directed by {', '.join(facts.directors)}")
+        named = ", ".join(facts.directors[:MAX_DIRECTORS_NAMED])
+        others = len(facts.directors) - MAX_DIRECTORS_NAMED
+        parts.append(
+            f"directed by {named}" + (f" and {plural(others, 'other')}" if others > 0 else "")
+        )
     return " · ".join(parts)
 
 

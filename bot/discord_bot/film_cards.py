@@ -20,6 +20,7 @@ from bot.pipeline.catalogue import Lookup
 MAX_EMBEDS = 10  # per message
 MAX_EMBED_CHARS = 6000  # titles, descriptions and footers of all a message's embeds
 TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
 CARD_COLOUR = discord.Colour.from_rgb(51, 102, 153)  # Wikidata's blue
 
 
@@ -51,6 +52,6 @@ def film_card(number: int, lookup: Lookup) -> discord.Embed:
     return discord.Embed(
         title=title,
         url=links.wikipedia or links.wikidata,
-        description="\n".join([escaped(say.film_facts(facts)), link_line]),
+        description="\n".join([escaped(say.film_facts(facts)), link_line])[:DESCRIPTION_LIMIT],
         colour=CARD_COLOUR,
     )
