@@ -6,7 +6,7 @@ keeps answers in their own SQLite file; `lookup.py` is what the pipeline calls:
 `Catalogue.lookup(title, year, kind) -> Lookup`.
 """
 
-from bot.pipeline.catalogue.cache import CACHE_FILE_NAME, CatalogueCache
+from bot.pipeline.catalogue.cache import CatalogueCache
 from bot.pipeline.catalogue.client import DEFAULT_API_URL, WikidataClient, user_agent
 from bot.pipeline.catalogue.items import SCREEN_CLASSES, CatalogueItem
 from bot.pipeline.catalogue.lookup import (
@@ -23,7 +23,6 @@ from bot.pipeline.catalogue.lookup import (
 from bot.pipeline.catalogue.matching import find_match, names_match
 
 __all__ = [
-    "CACHE_FILE_NAME",
     "CHECKING",
     "DEFAULT_API_URL",
     "NOT_CHECKED",

@@ -1,7 +1,7 @@
 """A cache of catalogue answers in its own SQLite file, kept across restarts.
 
 Everything here can be fetched again, so the cache is disposable: it lives in its own
-file (`catalogue_cache.sqlite3` in DATA_DIR), needs no migration of the records, and
+file (`Settings.catalogue_cache_path`, in DATA_DIR), needs no migration of the records, and
 a cache that fails (locked, corrupt, disk full) is logged and treated as empty: a
 lookup then asks the catalogue, never fails for it. A file that is not a database
 is replaced on open.
@@ -26,7 +26,6 @@ import aiosqlite
 
 log = logging.getLogger(__name__)
 
-CACHE_FILE_NAME = "catalogue_cache.sqlite3"
 _SECONDS_PER_DAY = 86_400
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
