@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from bot.pipeline.catalogue import CheckState, FilmFacts, FilmLinks, Lookup
-from bot.pipeline.events import Finished, HistoryPick, PickDraft, Rating, Retrieved, Taste
-from bot.pipeline.pipeline import label
+from bot.pipeline.domain import PastPick, PickDraft, Rating, Taste, label
+from bot.pipeline.events import Finished, Retrieved
 
 
 def as_written(text: str) -> str:
@@ -104,7 +104,7 @@ def header_lines(
         lines = [with_detail("None of your tastes matched this request closely", detail, ".")]
     else:
         lines = [NO_TASTES_YET, add_tastes_hint(add_taste_command)]
-    if event.liked_titles or event.avoided_titles:
+    if event.liked_examples or event.avoided_count:
         lines.append(learning_line(event))
     return lines
 
@@ -112,8 +112,8 @@ def header_lines(
 def learning_line(event: Retrieved) -> str:
     """How the member's ratings shape this answer."""
     return (
-        f"Learning from your ratings: {plural(len(event.liked_titles), 'liked pick')} as "
-        f"examples, {plural(event.avoided_titles, 'title')} kept out."
+        f"Learning from your ratings: {plural(len(event.liked_examples), 'liked pick')} as "
+        f"examples, {plural(event.avoided_count, 'title')} kept out."
     )
 
 
@@ -164,7 +164,7 @@ def end_lines(event: Finished, how_to_rate: str) -> list[str]:
     them (`how_to_rate`, the front end's own way); nothing for a plain-text answer."""
     if not event.is_structured:
         return []
-    lines = [left_out_line(event.left_out)] if event.left_out else []
+    lines = [left_out_line(event.left_out_count)] if event.left_out_count else []
     lines.append(how_to_rate if event.picks else NO_NEW_PICKS)
     return lines
 
@@ -245,7 +245,7 @@ def history_heading(count: int, marks: Marks = PLAIN) -> str:
     return marks.strong(f"Your {plural(count, 'most recent pick')}, newest first")
 
 
-def history_groups(picks: list[HistoryPick], marks: Marks = PLAIN) -> list[tuple[str, list[str]]]:
+def history_groups(picks: list[PastPick], marks: Marks = PLAIN) -> list[tuple[str, list[str]]]:
     """The member's picks grouped under their request: (the request's line, its picks)."""
     groups = []
     for _, group in groupby(picks, key=lambda pick: pick.suggestion_id):

@@ -20,7 +20,7 @@ from bot.cli import (
     verbs,
 )
 from bot.pipeline import data_dir
-from bot.pipeline.events import SuggestionStatus
+from bot.pipeline.domain import SuggestionStatus
 from bot.pipeline.records import Records, SuggestionRecord
 from bot.settings import Settings
 from tests.fakes.ollama_server import (

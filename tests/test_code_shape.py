@@ -14,8 +14,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[1]
 BOT = REPO / "bot"
 TESTS = REPO / "tests"
@@ -96,13 +94,11 @@ def private_reaches(path: Path) -> list[str]:
     return [f"{relative(path)}:{node.lineno}: {ast.unparse(node)}" for node in outermost]
 
 
-@pytest.mark.xfail(strict=False, reason="issue 14 parts still landing")
 def test_no_module_class_or_function_in_bot_is_too_long() -> None:
     offenders = [line for path in python_files(BOT) for line in oversized(path)]
     assert not offenders, "Too long; split by job:\n" + "\n".join(offenders)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 14 parts still landing")
 def test_no_test_reads_or_sets_another_objects_private_attribute() -> None:
     offenders = [line for path in python_files(TESTS) for line in private_reaches(path)]
     assert not offenders, (

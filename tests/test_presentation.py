@@ -8,15 +8,8 @@ from datetime import datetime
 from bot import presentation as say
 from bot.cli.terminal import render_pick
 from bot.discord_bot import layout
-from bot.pipeline.events import (
-    Finished,
-    HistoryPick,
-    MatchedTaste,
-    PickDraft,
-    Rating,
-    Retrieved,
-    SuggestionTimings,
-)
+from bot.pipeline.domain import MatchedTaste, PastPick, PickDraft, Rating, SuggestionTimings
+from bot.pipeline.events import Finished, Retrieved
 
 ARRIVAL = PickDraft(
     "Arrival", 2016, "movie", "A linguist meets *aliens*.", "Slow and thoughtful.", 0.9
@@ -85,7 +78,7 @@ def test_a_terminal_pick_grows_by_appending_only() -> None:
 
 
 def test_the_header_names_matches_and_what_the_ratings_teach() -> None:
-    event = retrieved(liked_titles=("Heat (1995)",), avoided_titles=2)
+    event = retrieved(liked_examples=("Heat (1995)",), avoided_count=2)
     lines = say.header_lines(event, "/prefer", detail="embed 10 ms")
     assert lines == [
         "Matched 1 of your tastes (embed 10 ms):",
@@ -112,11 +105,11 @@ def test_the_discord_header_counts_the_picks_shown_once_known() -> None:
 
 
 def test_the_end_says_what_was_left_out_and_how_to_rate() -> None:
-    assert say.end_lines(finished(2, left_out=1), "Rate them.") == [
+    assert say.end_lines(finished(2, left_out_count=1), "Rate them.") == [
         "Left out 1 pick you disliked, have seen or were suggested lately.",
         "Rate them.",
     ]
-    assert say.end_lines(finished(0, left_out=3), "Rate them.") == [
+    assert say.end_lines(finished(0, left_out_count=3), "Rate them.") == [
         "Left out 3 picks you disliked, have seen or were suggested lately.",
         say.NO_NEW_PICKS,
     ]
@@ -132,9 +125,9 @@ def test_the_rating_hint_names_one_pick_by_its_number_alone() -> None:
 def test_history_groups_picks_under_their_request_with_ratings() -> None:
     when = datetime(2025, 3, 1)
     picks = [
-        HistoryPick(2, 1, "Heat", 1995, "movie", "heists", Rating.LIKED, when),
-        HistoryPick(2, 2, "Ronin", None, "movie", "heists", None, when),
-        HistoryPick(1, 1, "Dark", 2017, "show", "*twisty*", Rating.SEEN, when),
+        PastPick(2, 1, "Heat", 1995, "movie", "heists", Rating.LIKED, when),
+        PastPick(2, 2, "Ronin", None, "movie", "heists", None, when),
+        PastPick(1, 1, "Dark", 2017, "show", "*twisty*", Rating.SEEN, when),
     ]
     assert say.history_groups(picks) == [
         ("#2 “heists” · 2025-03-01", ["1. Heat (1995): liked", "2. Ronin: not rated"]),

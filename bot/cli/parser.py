@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.pipeline.events import Rating
-from bot.pipeline.pipeline import DEFAULT_COUNT, HISTORY_LIMIT, MAX_COUNT, MIN_COUNT
+from bot.pipeline.domain import Rating
+from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT, PAST_PICKS_LIMIT
 from bot.settings import has_undecodable_bytes
 
 # What `rate` takes, and what each means; `clear` takes a rating back.
@@ -112,7 +112,7 @@ def build_parser() -> CommandLine:
 
     history = add("history", "your recent picks with your ratings", ["-n", "5"])
     history.add_argument(
-        "-n", "--limit", type=int, default=HISTORY_LIMIT, help="how many (default: %(default)s)"
+        "-n", "--limit", type=int, default=PAST_PICKS_LIMIT, help="how many (default: %(default)s)"
     )
 
     add("reindex", "rebuild every member's vectors from the records")

@@ -7,15 +7,9 @@ from typing import TextIO
 
 from bot import presentation as say
 from bot.cli.parser import RATING_WORDS
-from bot.pipeline.events import (
-    Failed,
-    Finished,
-    PickDraft,
-    PicksUpdated,
-    Retrieved,
-    TextDelta,
-)
-from bot.pipeline.pipeline import Pipeline, label
+from bot.pipeline.domain import PickDraft, label
+from bot.pipeline.events import Failed, Finished, PicksUpdated, Retrieved, TextDelta
+from bot.pipeline.pipeline import Pipeline
 from bot.presentation import PLAIN, Marks
 
 ADD_TASTE_EXAMPLE = 'prefer "what you like"'
@@ -86,7 +80,7 @@ class Terminal:
             assert taste_id is not None
             self.say(say.forgot_taste(await self.pipeline.forget(member, taste_id)))
             return EXIT_OK
-        count = len(await self.pipeline.tastes(member))
+        count = await self.pipeline.count_tastes(member)
         if count == 0:
             self.say(say.NO_TASTES_TO_FORGET)
         elif not yes and not self.confirm(say.forget_all_question(count)):
@@ -98,13 +92,13 @@ class Terminal:
 
     async def offer_to_forget_history(self, member: str, *, ask: bool, erase: bool) -> None:
         """Erase the member's suggestions, picks and ratings too, if they say so."""
-        question = say.erase_history_question(await self.pipeline.count_history(member))
+        question = say.erase_history_question(await self.pipeline.count_suggestions(member))
         if question is None or not (erase or ask):
             return
         if not erase and not self.confirm(question):
             self.say(say.KEPT_HISTORY)
             return
-        self.say(say.erased_history(await self.pipeline.forget_history(member)))
+        self.say(say.erased_history(await self.pipeline.erase_suggestions(member)))
 
     async def rate(self, member: str, suggestion_id: int, word: str, pick: int | None) -> int:
         """Rate every pick of a suggestion, or one."""
@@ -116,7 +110,7 @@ class Terminal:
 
     async def history(self, member: str, limit: int) -> int:
         """The member's recent picks, grouped under their request."""
-        picks = await self.pipeline.history(member, limit)
+        picks = await self.pipeline.past_picks(member, limit)
         if not picks:
             self.say(say.no_picks_yet(self.command("suggest what you want")))
             return EXIT_OK

@@ -7,7 +7,8 @@ from bot import presentation as say
 from bot.discord_bot import escaped
 from bot.discord_bot.error_handler import describe_error
 from bot.discord_bot.reactions import DISLIKE, KEYCAPS, LIKE
-from bot.pipeline.events import Failed, Finished, PickDraft, Rating, Retrieved
+from bot.pipeline.domain import PickDraft, Rating
+from bot.pipeline.events import Failed, Finished, Retrieved
 from bot.presentation import Marks
 
 

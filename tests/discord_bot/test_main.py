@@ -16,7 +16,7 @@ import pytest
 from bot.__main__ import EXIT_CONFIG, EXIT_FAILED, main, run
 from bot.discord_bot import layout as render
 from bot.discord_bot.streaming import STILL_WRITING_MARK
-from bot.pipeline.events import SuggestionStatus
+from bot.pipeline.domain import SuggestionStatus
 from bot.pipeline.records import Records, SuggestionRecord
 from bot.settings import DiscordSettings
 from tests.discord_bot.conftest import ALICE, running_bot

@@ -15,8 +15,8 @@ from bot.discord_bot.client import SuggestWatchBot
 from bot.discord_bot.layout import DISCORD
 from bot.discord_bot.streaming import MESSAGE_LIMIT, split_message
 from bot.errors import InputError, SuggestWatchError
-from bot.pipeline.events import HistoryPick, Rating
-from bot.pipeline.pipeline import HISTORY_LIMIT, label
+from bot.pipeline.domain import PastPick, Rating, label
+from bot.pipeline.pipeline import PAST_PICKS_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ RATING_CHOICES = [
 _PICK_REFERENCE = re.compile(r"^#?(\d+)(?:\s*[:.\s]\s*(\d+))?$")
 
 
-def history_pages(picks: list[HistoryPick]) -> list[str]:
+def history_pages(picks: list[PastPick]) -> list[str]:
     """The member's picks grouped under their request, each with its rating."""
     if not picks:
         return [say.no_picks_yet("`/suggest`")]
@@ -55,7 +55,7 @@ def parse_pick_reference(text: str) -> tuple[int, int | None]:
     return int(found[1]), position
 
 
-def pick_choice(pick: HistoryPick) -> app_commands.Choice[str]:
+def pick_choice(pick: PastPick) -> app_commands.Choice[str]:
     # An unrated pick is offered by its title alone: choices stay short.
     rating = f": {say.rating_text(pick.rating)}" if pick.rating else ""
     name = f"#{pick.suggestion_id} · {pick.position}. {label(pick)}{rating}"
@@ -73,7 +73,7 @@ class History(commands.Cog):
     @app_commands.command(name="history", description="Your recent picks and ratings (only you)")
     async def history(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        picks = await self.bot.pipeline.history(str(interaction.user.id), HISTORY_LIMIT)
+        picks = await self.bot.pipeline.past_picks(str(interaction.user.id), PAST_PICKS_LIMIT)
         pages = history_pages(picks)
         await interaction.edit_original_response(content=pages[0], allowed_mentions=NO_PINGS)
         for page in pages[1:]:
@@ -108,7 +108,7 @@ class History(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         try:
-            picks = await self.bot.pipeline.history(str(interaction.user.id), HISTORY_LIMIT)
+            picks = await self.bot.pipeline.past_picks(str(interaction.user.id), PAST_PICKS_LIMIT)
         except SuggestWatchError as exc:
             log.warning("Autocomplete of /rate failed: %s", exc)
             return []

@@ -15,7 +15,7 @@ from bot.discord_bot.error_handler import handle_command_error
 from bot.discord_bot.layout import DISCORD, code_span
 from bot.discord_bot.streaming import MESSAGE_LIMIT, split_message
 from bot.errors import SuggestWatchError, TasteNotFound
-from bot.pipeline.events import Taste
+from bot.pipeline.domain import Taste
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,9 @@ class ConfirmForgetAll(_PrivateConfirmation):
         self.stop()
         await interaction.response.defer()
         done = say.forgot_all(await self.bot.pipeline.forget_all(self.member_id))
-        question = say.erase_history_question(await self.bot.pipeline.count_history(self.member_id))
+        question = say.erase_history_question(
+            await self.bot.pipeline.count_suggestions(self.member_id)
+        )
         if question is None:
             await interaction.edit_original_response(
                 content=done, view=None, allowed_mentions=NO_PINGS
@@ -130,7 +132,7 @@ class ConfirmForgetHistory(_PrivateConfirmation):
     async def erase(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         self.stop()
         await interaction.response.defer()
-        removed = await self.bot.pipeline.forget_history(self.member_id)
+        removed = await self.bot.pipeline.erase_suggestions(self.member_id)
         await interaction.edit_original_response(
             content=f"{FORGOT_TASTES} {say.erased_history(removed)}",
             view=None,
@@ -193,7 +195,7 @@ class Tastes(commands.Cog):
 
     async def _ask_to_forget_all(self, interaction: discord.Interaction, member_id: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        count = len(await self.bot.pipeline.tastes(member_id))
+        count = await self.bot.pipeline.count_tastes(member_id)
         if count == 0:
             await interaction.edit_original_response(
                 content=say.NO_TASTES_TO_FORGET, allowed_mentions=NO_PINGS

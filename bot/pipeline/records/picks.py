@@ -1,5 +1,5 @@
 """Picks of structured answers, the members' ratings of them, the embeddings of liked
-picks, and a member's past picks (what `history` shows, and what its erase removes)."""
+picks, a member's past picks (what `history` shows) and erasing a member's suggestions."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.pipeline.events import HistoryPick, Rating
+from bot.pipeline.domain import PastPick, Rating
 from bot.pipeline.picks import PickDecision, pick_key
 from bot.pipeline.records.database import Database
-from bot.pipeline.records.rows import PickRecord, history_pick_from_row, now, pick_from_row
+from bot.pipeline.records.rows import PickRecord, now, past_pick_from_row, pick_from_row
 
 # The newest rating row of each pick is its rating.
 _CURRENT_RATINGS = """
@@ -160,9 +160,9 @@ class PickRecords:
                 rows,
             )
 
-    async def history(self, member_id: str, limit: int) -> list[HistoryPick]:
+    async def past_picks(self, member_id: str, limit: int) -> list[PastPick]:
         """The member's most recently shown picks, newest first, with their ratings."""
-        async with self._database.read("read the history") as reader:
+        async with self._database.read("read the past picks") as reader:
             rows = await reader.fetch_all(
                 f"""SELECT picks.*, current.rating, suggestions.query FROM picks
                     JOIN suggestions ON suggestions.id = picks.suggestion_id
@@ -171,21 +171,21 @@ class PickRecords:
                     ORDER BY picks.suggestion_id DESC, picks.shown_position LIMIT ?""",
                 (member_id, member_id, limit),
             )
-        return [history_pick_from_row(row) for row in rows]
+        return [past_pick_from_row(row) for row in rows]
 
-    async def count_history(self, member_id: str) -> int:
+    async def count_member_suggestions(self, member_id: str) -> int:
         """How many suggestions of the member are recorded."""
-        async with self._database.read("count the history") as reader:
+        async with self._database.read("count the suggestions") as reader:
             row = await reader.fetch_one(
                 "SELECT COUNT(*) FROM suggestions WHERE member_id = ?", (member_id,)
             )
         return int(row[0])
 
-    async def delete_member_history(self, member_id: str) -> int:
+    async def erase_member_suggestions(self, member_id: str) -> int:
         """Erase the member's suggestions, picks, ratings and reactions; returns suggestions."""
         removed = 0
         # One transaction: whole or not at all, and no other scope runs in between.
-        async with self._database.transaction("erase the history") as transaction:
+        async with self._database.transaction("erase the suggestions") as transaction:
             for sql in _ERASE_MEMBER_HISTORY:
                 removed = (await transaction.execute(sql, (member_id,))).rowcount
         return removed

@@ -7,9 +7,9 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.pipeline.events import (
-    HistoryPick,
+from bot.pipeline.domain import (
     MatchedTaste,
+    PastPick,
     Rating,
     SuggestionStatus,
     SuggestionTimings,
@@ -167,9 +167,9 @@ def pick_from_row(row: sqlite3.Row) -> PickRecord:
     )
 
 
-def history_pick_from_row(row: sqlite3.Row) -> HistoryPick:
-    """A shown pick joined with its suggestion's query and its rating as a `HistoryPick`."""
-    return HistoryPick(
+def past_pick_from_row(row: sqlite3.Row) -> PastPick:
+    """A shown pick joined with its suggestion's query and its rating as a `PastPick`."""
+    return PastPick(
         suggestion_id=row["suggestion_id"],
         position=row["shown_position"],
         title=row["title"],

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 
-from bot.pipeline.events import GenerationStats, MatchedTaste, SuggestionStatus, SuggestionTimings
+from bot.pipeline.domain import GenerationStats, MatchedTaste, SuggestionStatus, SuggestionTimings
 from bot.pipeline.records.database import Database
 from bot.pipeline.records.rows import (
     FeedbackRecord,

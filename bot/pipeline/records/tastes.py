@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from bot.errors import DuplicateTaste, TasteLimitReached
-from bot.pipeline.events import Taste
+from bot.pipeline.domain import Taste
 from bot.pipeline.records.database import Database, Reader
 from bot.pipeline.records.rows import DELETING, PENDING, STORED, Unsettled, now, taste_from_row
 from bot.pipeline.text import taste_key

@@ -10,7 +10,7 @@ import pytest
 
 from bot.discord_bot import layout as render
 from bot.discord_bot.reactions import KEYCAPS, RATING_EMOJIS
-from bot.pipeline.events import Rating
+from bot.pipeline.domain import Rating
 from bot.pipeline.records import PickRecord
 from tests.discord_bot.conftest import ALICE, BOB, Harness
 from tests.fakes.discord_server import FakeInteraction, FakeMessage
@@ -255,7 +255,7 @@ async def test_forgetting_all_tastes_offers_to_erase_history_too(harness: Harnes
     await harness.press(erase, question)
     await harness.fake.wait_for(lambda: "Erased your history of 1" in question.content)
 
-    assert await harness.pipeline.history(str(ALICE)) == []
+    assert await harness.pipeline.past_picks(str(ALICE)) == []
     assert question.components == []
 
 
@@ -283,4 +283,4 @@ async def test_an_unanswered_history_question_loses_its_buttons_and_keeps_histor
 
     await harness.fake.wait_for(lambda: question.custom_ids == [])
     assert question.content == loaded.EXPIRED_HISTORY_CONFIRMATION
-    assert len(await harness.pipeline.history(str(ALICE))) == 2
+    assert len(await harness.pipeline.past_picks(str(ALICE))) == 2

@@ -15,7 +15,8 @@ from bot.discord_bot import layout as render
 from bot.discord_bot.client import ShutsDownCleanly
 from bot.discord_bot.streaming import STILL_WRITING_MARK
 from bot.errors import RecordsError, SuggestWatchError, VectorStoreError
-from bot.pipeline.events import Failed, SuggestionStatus, SuggestionTimings
+from bot.pipeline.domain import SuggestionStatus, SuggestionTimings
+from bot.pipeline.events import Failed
 from bot.pipeline.pipeline import Pipeline
 from bot.pipeline.records import OpenReply
 from bot.settings import DiscordSettings

@@ -7,7 +7,7 @@ from pathlib import Path
 from bot.discord_bot import layout as render
 from bot.discord_bot.reactions import RATING_EMOJIS
 from bot.discord_bot.streaming import STILL_WRITING_MARK
-from bot.pipeline.events import SuggestionStatus
+from bot.pipeline.domain import SuggestionStatus
 from bot.settings import DiscordSettings
 from tests.discord_bot.conftest import (
     ALICE,

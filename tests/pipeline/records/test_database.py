@@ -13,7 +13,7 @@ import aiosqlite
 import pytest
 
 from bot.errors import DuplicateTaste, RecordsError
-from bot.pipeline.events import PickDraft, Rating, SuggestionTimings
+from bot.pipeline.domain import PickDraft, Rating, SuggestionTimings
 from bot.pipeline.picks import PickDecision
 from bot.pipeline.records import Records
 from bot.pipeline.records.database import Database, Transaction, Written
@@ -120,9 +120,9 @@ async def test_an_erase_half_done_keeps_its_guarantees_and_so_do_the_others(
             "carol", "heists", 1, (), "m", SuggestionTimings()
         )
         # Alice's erase stops after its first two DELETEs (pick vectors and ratings).
-        database.pause_doing, database.pause_after_writes = "erase the history", 2
+        database.pause_doing, database.pause_after_writes = "erase the suggestions", 2
 
-        erase = asyncio.create_task(records.picks.delete_member_history("alice"))
+        erase = asyncio.create_task(records.picks.erase_member_suggestions("alice"))
         await database.paused.wait()
         refuse = asyncio.create_task(records.tastes.add_taste("bob", "NOIR", limit=10))
         checkpoint = asyncio.create_task(

@@ -1,6 +1,6 @@
 """Picks, ratings, pick vectors, and a member's past picks and their erasure."""
 
-from bot.pipeline.events import PickDraft, Rating, SuggestionTimings
+from bot.pipeline.domain import PickDraft, Rating, SuggestionTimings
 from bot.pipeline.picks import LeftOut, PickDecision
 from bot.pipeline.records import Records
 
@@ -82,17 +82,17 @@ async def test_pick_vectors_round_trip_per_model(records: Records) -> None:
     assert await records.picks.pick_vectors([arrival.id], "other-model") == {}
 
 
-async def test_erasing_history_removes_only_that_members_suggestions(records: Records) -> None:
+async def test_erasing_suggestions_removes_only_that_members(records: Records) -> None:
     mine = await suggestion_with_picks(records)
     theirs = await suggestion_with_picks(records, "bob")
     arrival = (await records.picks.list_picks("alice", mine))[0]
     await records.picks.rate_pick("alice", arrival.id, "message", Rating.LIKED)
     await records.picks.store_pick_vectors("bge-large", {arrival.id: [1.0]})
 
-    assert await records.picks.delete_member_history("alice") == 1
+    assert await records.picks.erase_member_suggestions("alice") == 1
 
     assert await records.suggestions.get_suggestion(mine) is None
-    assert await records.picks.history("alice", 10) == []
+    assert await records.picks.past_picks("alice", 10) == []
     assert await records.picks.rated_picks("alice", [Rating.LIKED], 10) == []
-    assert len(await records.picks.history("bob", 10)) == 2
+    assert len(await records.picks.past_picks("bob", 10)) == 2
     assert await records.suggestions.get_suggestion(theirs) is not None

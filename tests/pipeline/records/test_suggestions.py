@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.pipeline.events import GenerationStats, MatchedTaste, SuggestionStatus, SuggestionTimings
+from bot.pipeline.domain import GenerationStats, MatchedTaste, SuggestionStatus, SuggestionTimings
 from bot.pipeline.records import Records
 
 
