@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.ollama_server import FakeOllama
+from tests.fakes.wikidata_server import FakeWikidata
 
 os.environ.setdefault("CATALOGUE", "off")
 
@@ -102,4 +103,11 @@ def only_loopback_connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[
 async def fake_ollama() -> AsyncIterator[FakeOllama]:
     """A started fake Ollama server on a free port; `fake_ollama.url` is its address."""
     async with FakeOllama() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def fake_wikidata() -> AsyncIterator[FakeWikidata]:
+    """A started fake Wikidata on a free port; `fake_wikidata.api_url` is its API."""
+    async with FakeWikidata() as fake:
         yield fake

@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
 from bot.background import BackgroundTasks
 from bot.pipeline.catalogue.items import Kind
-from bot.pipeline.catalogue.lookup import CheckState, Deadline, Lookup
+from bot.pipeline.catalogue.lookup import CHECKING, CheckState, Deadline, Lookup
+from bot.pipeline.domain import PickDraft
+from bot.pipeline.picks import LeftOut, PickDecision
 
-REPEATED = "repeated_in_answer"  # the same film as an earlier pick of this answer
-NOT_FOUND = "not_found"  # the catalogue has no such film or show
+REPEATED = LeftOut.REPEATED.value  # the same film as an earlier pick of this answer
+NOT_FOUND = LeftOut.NOT_FOUND.value  # the catalogue has no such film or show
 
 
 class PickLookups(Protocol):
@@ -222,3 +224,58 @@ class Grounding:
             self._lookups.get(other) is not None and self._lookups[other].qid == qid
             for other in self._slots.values()
         )
+
+
+# -- between the pick selector's decisions and the grounded reply ------------------------
+
+
+def picks_seen(decisions: Sequence[PickDecision]) -> list[PickSeen]:
+    """The selector's decisions as grounding sees them; repeats it left out are not looked up."""
+    seen = []
+    for index, decision in enumerate(decisions):
+        if decision.left_out not in (None, LeftOut.SPARE):
+            continue
+        draft = decision.draft
+        is_settled = draft.is_complete or (draft.year is not None and draft.kind is not None)
+        kind: Kind | None = draft.kind if draft.kind in ("movie", "show") else None  # type: ignore[assignment]
+        seen.append(
+            PickSeen(index, draft.title, draft.year, kind, is_settled, decision.shown_position)
+        )
+    return seen
+
+
+def grounded_draft(draft: PickDraft, lookup: Lookup | None) -> PickDraft:
+    """The pick with what the catalogue says: a found one shows its title, year and kind."""
+    if lookup is None:
+        return replace(draft, check=CHECKING)
+    if lookup.is_found and lookup.facts is not None:
+        facts = lookup.facts
+        return replace(draft, title=facts.title, year=facts.year, kind=facts.kind, check=lookup)
+    return replace(draft, check=lookup)
+
+
+def grounded_shown(drafts: Sequence[PickDraft], grounding: Grounding) -> tuple[PickDraft, ...]:
+    """The picks to show now, in number order, each with its check."""
+    return tuple(grounded_draft(drafts[slot.index], slot.lookup) for slot in grounding.slots())
+
+
+def grounded_decisions(
+    decisions: Sequence[PickDecision], grounding: Grounding
+) -> list[PickDecision]:
+    """What became of every pick once grounded: numbers as shown, and why others are out."""
+    numbers = {slot.index: number for number, slot in enumerate(grounding.slots(), start=1)}
+    grounded = []
+    for index, decision in enumerate(decisions):
+        draft = decision.draft
+        if decision.left_out in (None, LeftOut.SPARE):
+            draft = grounded_draft(draft, grounding.lookup_of(index))
+            if draft.check is CHECKING and index not in numbers:
+                draft = replace(draft, check=None)  # a spare never looked up
+        removal = grounding.removal_of(index)
+        left_out = LeftOut(removal) if removal else decision.left_out
+        if index in numbers:
+            left_out = None
+        elif left_out is None:
+            left_out = LeftOut.SPARE
+        grounded.append(PickDecision(draft, numbers.get(index), left_out))
+    return grounded

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.pipeline.catalogue.items import CatalogueItem, Kind
-from bot.pipeline.picks import normalise_title
+from bot.pipeline.text import normalise_title
 
 YEAR_TOLERANCE = 1
 

@@ -1,8 +1,7 @@
-"""Opening the catalogue from the settings, and what `doctor` and start-up say of it."""
+"""Opening the catalogue from the settings (without a contact, start-up warns: `health.py`)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -10,8 +9,6 @@ from bot.pipeline.catalogue.cache import CatalogueCache
 from bot.pipeline.catalogue.client import WikidataClient
 from bot.pipeline.catalogue.lookup import Catalogue
 from bot.settings import Settings
-
-log = logging.getLogger(__name__)
 
 NO_CONTACT_WARNING = (
     "CATALOGUE_CONTACT is not set: Wikimedia asks every bot to name a contact in its "
@@ -25,8 +22,6 @@ async def open_catalogue(settings: Settings) -> AsyncIterator[Catalogue | None]:
     if not settings.is_catalogue_on:
         yield None
         return
-    if not settings.catalogue_contact:
-        log.warning(NO_CONTACT_WARNING)
     async with AsyncExitStack() as stack:
         client = await stack.enter_async_context(
             WikidataClient(str(settings.wikidata_api_url), contact=settings.catalogue_contact)

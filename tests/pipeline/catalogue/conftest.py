@@ -14,13 +14,6 @@ CONTACT = "owner@example.org"
 
 
 @pytest.fixture
-async def fake_wikidata() -> AsyncIterator[FakeWikidata]:
-    """A started fake Wikidata on a free port."""
-    async with FakeWikidata() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def client(fake_wikidata: FakeWikidata) -> AsyncIterator[WikidataClient]:
     async with WikidataClient(fake_wikidata.api_url, contact=CONTACT, give_up_after=5) as opened:
         yield opened
