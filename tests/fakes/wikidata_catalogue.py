@@ -204,6 +204,7 @@ DEFAULT_PICK_ITEMS: tuple[FakeItem, ...] = (
         "Arrival",
         FILM,
         "2016 film",
+        aliases={"en": ("Arrival: First Contact",)},
         published=("2016-09-01", "2016-11-11"),
         genres=(SCIENCE_FICTION, DRAMA),
         directors=("Q9200001",),
