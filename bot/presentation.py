@@ -10,7 +10,7 @@ Nothing here imports discord.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -324,3 +324,18 @@ def not_checked_line(count: int) -> str:
         f"{plural(count, 'pick')} could not be checked against the film catalogue "
         "(it did not answer in time)."
     )
+
+
+def catalogue_end_lines(picks: Sequence[PickDraft]) -> list[str]:
+    """After grounded picks: how many could not be checked; nothing without a catalogue."""
+    if not any(pick.check is not None for pick in picks):
+        return []
+    not_checked = sum(
+        1 for pick in picks if pick.check is not None and pick.check.state is CheckState.NOT_CHECKED
+    )
+    return [not_checked_line(not_checked)] if not_checked else []
+
+
+def uses_catalogue(picks: Sequence[PickDraft]) -> bool:
+    """Whether these picks were checked against the film catalogue (to credit it)."""
+    return any(pick.check is not None for pick in picks)

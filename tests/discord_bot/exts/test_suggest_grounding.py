@@ -1,0 +1,87 @@
+"""/suggest with the film catalogue: facts and links in the reply, a spare in place of an
+invented pick, a corrected year, "not checked" when the catalogue is down."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.discord_bot.conftest import ALICE, Harness, make_settings, running_bot
+from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.ollama_server import DEFAULT_PICKS, MORE_PICKS, FakeOllama
+from tests.fakes.wikidata_server import FakeWikidata, unused_port
+
+INVENTED = {**DEFAULT_PICKS[0], "title": "Zorblax Rising", "year": 2001}
+
+
+@pytest.fixture
+async def harness(
+    fake_discord: FakeDiscord, fake_ollama: FakeOllama, fake_wikidata: FakeWikidata, tmp_path: Path
+) -> AsyncIterator[Harness]:
+    settings = make_settings(
+        fake_ollama,
+        fake_discord,
+        tmp_path / "data",
+        catalogue="wikidata",
+        wikidata_api_url=fake_wikidata.api_url,
+        catalogue_contact="owner@example.org",
+        catalogue_deadline=1.0,
+    )
+    async with running_bot(fake_discord, fake_ollama, settings) as running:
+        yield running
+
+
+async def answer(harness: Harness, count: int = 4) -> str:
+    interaction = await harness.slash("suggest", {"query": "sci-fi", "count": count}, user=ALICE)
+    return harness.answer_of(interaction)
+
+
+async def test_a_real_pick_shows_its_facts_and_links(harness: Harness) -> None:
+    text = await answer(harness, count=2)
+
+    assert "film · 116 min · science fiction, drama · directed by Mara Quill" in text
+    assert "[IMDb](<https://www.imdb.com/title/tt9000001/>)" in text
+    assert "[Where to watch](<https://www.justwatch.com/us/search?q=Arrival>)" in text
+    assert "[Film data: Wikidata, CC0](<https://www.wikidata.org/>)" in text
+    assert "checking" not in text
+
+
+async def test_an_invented_pick_is_replaced_by_a_spare_that_takes_its_number(
+    harness: Harness,
+) -> None:
+    harness.ollama.picks = [INVENTED, *DEFAULT_PICKS[1:], *MORE_PICKS]
+
+    text = await answer(harness)
+
+    assert "Zorblax" not in text
+    assert "**1. Annihilation**" in text
+    assert "**2. The Leftovers**" in text
+
+
+async def test_a_wrong_year_is_corrected(harness: Harness) -> None:
+    harness.ollama.picks = [{**DEFAULT_PICKS[0], "year": 2017}, *DEFAULT_PICKS[1:]]
+
+    text = await answer(harness, count=1)
+
+    assert "**1. Arrival** (2016 · movie)" in text
+
+
+async def test_a_catalogue_that_is_down_shows_not_checked(
+    fake_discord: FakeDiscord, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        fake_ollama,
+        fake_discord,
+        tmp_path / "data",
+        catalogue="wikidata",
+        wikidata_api_url=f"http://127.0.0.1:{unused_port()}/w/api.php",
+        catalogue_deadline=1.0,
+    )
+    async with running_bot(fake_discord, fake_ollama, settings) as harness:
+        text = await answer(harness, count=2)
+
+    assert "**1. Arrival** (2016 · movie) · *not checked*" in text
+    assert "2 picks could not be checked against the film catalogue" in text
+    assert "⚠️" not in text  # a catalogue down is never an error
