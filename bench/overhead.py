@@ -12,6 +12,7 @@ stream up to `done`, as the fake served them, and the bot's own time is end to e
 minus that.
 
     .venv/bin/python -m bench.overhead [--quick] [--front pipeline cli discord]
+    .venv/bin/python -m bench.overhead --catalogue-only [--quick]   # grounded picks only
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import _catalogue as catalogue_bench
 from bench import _common as common
 from bench._harness import (
     EDIT_INTERVAL,
@@ -242,6 +244,7 @@ def cli_environment(fakes: RemoteFakes, data_dir: Path) -> dict[str, str]:
         "OLLAMA_URL": fakes.ollama_url,
         "DATA_DIR": str(data_dir),
         "MAX_TASTES_PER_MEMBER": "10000",
+        "CATALOGUE": "off",
         "NO_REPEAT_WINDOW": str(NO_REPEAT_WINDOW),
         # A clean checkout runs its own code, whatever the venv has installed.
         "PYTHONPATH": str(common.REPO_ROOT),
@@ -516,17 +519,44 @@ async def run_front(front: str, quick: bool) -> tuple[list[list[object]], list[s
     return [rows[number] for number in sorted(rows)], notes
 
 
+async def run_catalogue(quick: bool) -> list[list[object]]:
+    """The grounded-picks rows (see `bench/_catalogue.py`)."""
+    with tempfile.TemporaryDirectory(prefix="bench-catalogue-") as tmp:
+        async with RemoteFakes(embed_dim=EMBED_DIM, with_discord=False) as fakes:
+            return await catalogue_bench.bench_catalogue(fakes, Path(tmp), 3 if quick else 8)
+
+
 async def main(argv: Sequence[str] | None = None) -> None:
     parser = common.parser(__doc__.splitlines()[0])
     parser.add_argument("--front", nargs="+", choices=FRONTS, default=list(FRONTS))
+    parser.add_argument(
+        "--catalogue-only",
+        action="store_true",
+        help="only the grounded-picks rows (catalogue off, at 50 ms and at 300 ms)",
+    )
     args = parser.parse_args(argv)
     common.configure_logging(args.verbose)
     rows: list[list[object]] = []
     notes: list[str] = []
-    for front in args.front:
+    for front in [] if args.catalogue_only else args.front:
         front_rows, front_notes = await run_front(front, args.quick)
         rows += front_rows
         notes += front_notes
+    grounding = await run_catalogue(args.quick)
+    grounding_body = "\n\n".join(
+        [
+            "**Grounded picks** (issue 15): the pipeline with the film catalogue. "
+            + " ".join((catalogue_bench.__doc__ or "").split("\n\n", 1)[1].split()),
+            common.table(catalogue_bench.HEADERS, grounding),
+            catalogue_bench.NOTES,
+        ]
+    )
+    if args.catalogue_only:
+        title = "1b. Overhead of the film catalogue on one suggestion"
+        common.write_section(
+            "overhead-catalogue", title, grounding_body, quick=args.quick, write=not args.no_write
+        )
+        return
     body = "\n\n".join(
         [
             f"One member with {TASTES} tastes; the fake's scripted answer: "
@@ -540,6 +570,7 @@ async def main(argv: Sequence[str] | None = None) -> None:
             common.table(HEADERS, rows),
             NOTES,
             *notes,
+            grounding_body,
         ]
     )
     common.write_section(

@@ -154,6 +154,16 @@ class CatalogueCache:
         """Store one value for `ttl_days`."""
         await self.put_many({key: value}, ttl_days=ttl_days)
 
+    async def clear(self) -> None:
+        """Drop every entry (the next lookups ask the catalogue again)."""
+        if self._db is None:
+            return
+        try:
+            async with self._transaction:
+                await self._db.execute("DELETE FROM entries")
+        except sqlite3.Error as exc:
+            log.warning("Clearing the catalogue cache failed: %s", exc)
+
     async def count(self) -> int:
         """How many entries the file holds, expired ones included."""
         if self._db is None:

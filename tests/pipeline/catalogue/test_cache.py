@@ -90,3 +90,11 @@ async def test_a_closed_cache_answers_empty_and_stores_nothing(cache_path: Path)
 
     assert await cache.get("item:Q1") is None
     assert not await asyncio.to_thread(cache_path.exists)
+
+
+async def test_clear_drops_every_entry(cache_path: Path) -> None:
+    async with CatalogueCache(cache_path) as cache:
+        await cache.put_many({"item:Q1": 1, "search:en:a": []}, ttl_days=1)
+        await cache.clear()
+
+        assert await cache.count() == 0
