@@ -83,12 +83,11 @@ def pick_text(number: int, pick: PickDraft) -> str:
 
 
 def found_lines(pick: PickDraft) -> list[str]:
-    """A found pick's facts and links (masked, without previews); nothing otherwise."""
+    """A found pick's facts (its links are on its card, under the reply); else nothing."""
     check = pick.check
-    if check is None or not check.is_found or check.facts is None or check.links is None:
+    if check is None or not check.is_found or check.facts is None:
         return []
-    links = " · ".join(f"[{name}](<{url}>)" for name, url in say.film_links(check.links))
-    return [escaped(say.film_facts(check.facts)), links]
+    return [escaped(say.film_facts(check.facts))]
 
 
 CATALOGUE_CREDIT = f"[{say.CATALOGUE_CREDIT}](<{say.CATALOGUE_URL}>)"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.discord_bot.conftest import ALICE, Harness, make_settings, running_bot
+from tests.discord_bot.conftest import ALICE, Harness, make_settings, open_records, running_bot
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.ollama_server import DEFAULT_PICKS, MORE_PICKS, FakeOllama
 from tests.fakes.wikidata_server import FakeWikidata, unused_port
@@ -38,14 +39,37 @@ async def answer(harness: Harness, count: int = 4) -> str:
     return harness.answer_of(interaction)
 
 
-async def test_a_real_pick_shows_its_facts_and_links(harness: Harness) -> None:
+def cards(harness: Harness) -> list[dict[str, Any]]:
+    """The embeds of every message the bot wrote."""
+    return [embed for message in harness.fake.messages.values() for embed in message.embeds]
+
+
+async def test_a_real_pick_shows_its_facts_and_a_card_with_its_links(harness: Harness) -> None:
     text = await answer(harness, count=2)
 
     assert "film · 116 min · science fiction, drama · directed by Mara Quill" in text
-    assert "[IMDb](<https://www.imdb.com/title/tt9000001/>)" in text
-    assert "[Where to watch](<https://www.justwatch.com/us/search?q=Arrival>)" in text
     assert "[Film data: Wikidata, CC0](<https://www.wikidata.org/>)" in text
     assert "checking" not in text
+    arrival, leftovers = cards(harness)
+    assert arrival["title"] == "1. Arrival (2016)"
+    assert arrival["url"] == "https://en.wikipedia.org/wiki/Arrival_(film)"
+    assert "[IMDb](https://www.imdb.com/title/tt9000001/)" in arrival["description"]
+    assert (
+        "[Where to watch](https://www.justwatch.com/us/search?q=Arrival)"
+        in (arrival["description"])
+    )
+    assert leftovers["title"] == "2. The Leftovers (2014)"
+    assert leftovers["footer"]["text"] == "Film data: Wikidata, CC0"
+
+
+async def test_the_cards_message_rates_like_the_reply(harness: Harness) -> None:
+    await answer(harness, count=2)
+    (message,) = [m for m in harness.fake.messages.values() if m.embeds]
+
+    async with open_records(harness.settings) as records:
+        linked = await records.suggestions.suggestion_for_message(message.id)
+
+    assert linked == 1
 
 
 async def test_an_invented_pick_is_replaced_by_a_spare_that_takes_its_number(
