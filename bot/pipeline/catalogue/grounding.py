@@ -61,6 +61,7 @@ class PickSeen:
     year: int | None
     kind: Kind | None
     is_settled: bool  # its title and year are written: it can be looked up
+    # (its kind may come after; a lookup without it is checked again once it is known)
     position: int | None  # its number if the selector shows it; None for a spare
 
 
@@ -97,6 +98,7 @@ class Grounding:
         self._picks: dict[int, PickSeen] = {}
         self._lookups: dict[int, Lookup] = {}
         self._running: dict[int, asyncio.Task[Lookup]] = {}
+        self._asked_kinds: dict[int, Kind | None] = {}  # the kind each lookup was asked for
         self._slots: dict[int, int] = {}  # number -> pick index
         self._numbers: set[int] = set()  # every number given out, held or emptied
         self._removed: dict[int, str] = {}  # pick index -> why it gave up its number
@@ -112,10 +114,30 @@ class Grounding:
                 self._numbers.add(pick.position)
                 self._slots[pick.position] = pick.index
             if pick.is_settled and pick.index not in self._running:
-                self._running[pick.index] = self._tasks.start(
-                    self._check(pick), name=f"check pick {pick.index + 1}: {pick.title!r}"
-                )
+                self._start(pick)
+            elif self._is_other_kind(pick):
+                # Looked up before its kind was written, and found as the other kind:
+                # ask again for its own kind (the cache answers; no request).
+                del self._lookups[pick.index]
+                self._start(pick)
         self._fill()
+
+    def _start(self, pick: PickSeen) -> None:
+        self._asked_kinds[pick.index] = pick.kind
+        self._running[pick.index] = self._tasks.start(
+            self._check(pick), name=f"check pick {pick.index + 1}: {pick.title!r}"
+        )
+
+    def _is_other_kind(self, pick: PickSeen) -> bool:
+        """A pick looked up without a kind, now written, and found as the other kind."""
+        lookup = self._lookups.get(pick.index)
+        return (
+            pick.kind is not None
+            and self._asked_kinds.get(pick.index, pick.kind) is None
+            and lookup is not None
+            and lookup.facts is not None
+            and lookup.facts.kind != pick.kind
+        )
 
     def answer_ended(self, deadline_seconds: float) -> None:
         """The answer is complete: lookups not done in `deadline_seconds` are "not checked"."""
@@ -162,6 +184,8 @@ class Grounding:
         lookup = await self._catalogue.lookup(
             pick.title, pick.year, pick.kind, deadline=self._deadline
         )
+        if self._asked_kinds.get(pick.index) != pick.kind:
+            return lookup  # a newer lookup for this pick has started
         self._lookups[pick.index] = lookup
         self._fill()
         self.changed.set()
@@ -236,7 +260,9 @@ def picks_seen(decisions: Sequence[PickDecision]) -> list[PickSeen]:
         if decision.left_out not in (None, LeftOut.SPARE):
             continue
         draft = decision.draft
-        is_settled = draft.is_complete or (draft.year is not None and draft.kind is not None)
+        # The title and year are enough to start: the kind, written next, is checked
+        # when it comes (see `Grounding._is_other_kind`).
+        is_settled = draft.is_complete or draft.year is not None
         kind: Kind | None = draft.kind if draft.kind in ("movie", "show") else None  # type: ignore[assignment]
         seen.append(
             PickSeen(index, draft.title, draft.year, kind, is_settled, decision.shown_position)

@@ -27,6 +27,7 @@ class ScriptedCatalogue:
         self.answers = answers
         self.released: dict[str, asyncio.Event] = {title: asyncio.Event() for title in answers}
         self.asked: list[str] = []
+        self.asked_kinds: list[Kind | None] = []
 
     def release(self, *titles: str) -> None:
         for title in titles:
@@ -36,6 +37,7 @@ class ScriptedCatalogue:
         self, title: str, year: int | None, kind: Kind | None, *, deadline: Deadline | None = None
     ) -> Lookup:
         self.asked.append(title)
+        self.asked_kinds.append(kind)
         try:
             async with asyncio.timeout(None) as timeout:
                 if deadline is not None:
@@ -250,3 +252,20 @@ async def test_a_pick_is_looked_up_once_its_year_is_settled_and_only_once(
 
     assert asked_before == []
     assert catalogue.asked == ["A"]
+
+
+async def test_a_pick_found_as_the_other_kind_before_its_kind_came_is_asked_again(
+    tasks: BackgroundTasks,
+) -> None:
+    series = Lookup(CheckState.VERIFIED, "Q7", FilmFacts("Fargo", 2014, "show"))
+    catalogue = ScriptedCatalogue({"Fargo": series})
+    catalogue.release("Fargo")
+    grounding = Grounding(catalogue, tasks)
+    grounding.see([PickSeen(0, "Fargo", 2014, None, True, 1)])  # the kind not written yet
+    await grounding.changed.wait()
+
+    grounding.see([PickSeen(0, "Fargo", 2014, "movie", True, 1)])
+    grounding.answer_ended(5)
+    await grounding.wait_settled()
+
+    assert catalogue.asked_kinds == [None, "movie"]
