@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from bot.pipeline.catalogue import user_agent
+from bot.pipeline.domain import Rating
 from tests.discord_bot.conftest import ALICE, Harness, make_settings, open_records, running_bot
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.ollama_server import DEFAULT_PICKS, MORE_PICKS, FakeOllama
-from tests.fakes.wikidata_server import FakeWikidata, unused_port
+from tests.fakes.wikidata_server import FakeWikidata, Fault, FaultKind, unused_port
 
 INVENTED = {**DEFAULT_PICKS[0], "title": "Zorblax Rising", "year": 2001}
 
@@ -109,3 +111,79 @@ async def test_a_catalogue_that_is_down_shows_not_checked(
     assert "**1. Arrival** (2016 · movie) · *not checked*" in text
     assert "2 picks could not be checked against the film catalogue" in text
     assert "⚠️" not in text  # a catalogue down is never an error
+
+
+async def test_a_second_suggestion_with_the_same_titles_asks_the_catalogue_nothing(
+    fake_discord: FakeDiscord, fake_ollama: FakeOllama, fake_wikidata: FakeWikidata, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        fake_ollama,
+        fake_discord,
+        tmp_path / "data",
+        catalogue="wikidata",
+        wikidata_api_url=fake_wikidata.api_url,
+        catalogue_contact="owner@example.org",
+        no_repeat_window=0,  # the same titles again
+    )
+    async with running_bot(fake_discord, fake_ollama, settings) as harness:
+        await answer(harness, count=2)
+        asked = len(fake_wikidata.requests)
+        text = await answer(harness, count=2)
+
+    assert asked > 0
+    assert len(fake_wikidata.requests) == asked
+    assert "directed by Mara Quill" in text
+
+
+async def test_a_slow_catalogue_does_not_delay_the_first_answer_text(
+    harness: Harness, fake_wikidata: FakeWikidata
+) -> None:
+    fake_wikidata.latency = 2.0
+    interaction = await harness.fake.dispatch_slash("suggest", {"query": "sci-fi"}, user_id=ALICE)
+    original = await harness.fake.wait_for(lambda: harness.fake.original(interaction.token))
+
+    await harness.fake.wait_for(lambda: "**1. Arrival**" in original.content, timeout=1.5)
+
+    assert all(request.answered_at is None for request in fake_wikidata.requests)
+    assert "*checking…*" in original.content
+    await harness.until_done(interaction)
+
+
+@pytest.mark.parametrize("kind", [FaultKind.RATE_LIMITED, FaultKind.UNAVAILABLE, FaultKind.MAXLAG])
+async def test_a_busy_catalogue_is_asked_again_after_retry_after(
+    harness: Harness, fake_wikidata: FakeWikidata, kind: FaultKind
+) -> None:
+    fake_wikidata.fault = Fault(kind, times=1, retry_after=0.3)
+
+    text = await answer(harness, count=2)
+
+    refused, *later = fake_wikidata.requests
+    assert refused.answered_at is not None
+    assert all(request.at - refused.answered_at >= 0.29 for request in later)
+    assert "not checked" not in text
+    assert "directed by Mara Quill" in text
+
+
+async def test_one_request_at_a_time_each_with_user_agent_and_maxlag(
+    harness: Harness, fake_wikidata: FakeWikidata
+) -> None:
+    fake_wikidata.latency = 0.02
+
+    await answer(harness)
+
+    assert fake_wikidata.max_in_flight == 1
+    assert {request.user_agent for request in fake_wikidata.requests} == {
+        user_agent("owner@example.org")
+    }
+    assert {request.params["maxlag"] for request in fake_wikidata.requests} == {"5"}
+
+
+async def test_a_variant_title_of_a_disliked_film_never_stays(harness: Harness) -> None:
+    await answer(harness, count=1)
+    await harness.pipeline.rate(str(ALICE), 1, Rating.NOT_FOR_ME, position=1)
+    harness.ollama.picks = [{**DEFAULT_PICKS[0], "title": "Arrival: First Contact"}, *MORE_PICKS]
+
+    text = await answer(harness, count=1)
+
+    assert "Arrival" not in text.split("Rate every pick")[0].split("\n", 1)[1]
+    assert "**1. Annihilation**" in text
