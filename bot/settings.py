@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     # Liked picks compared with a request to choose those examples: the most recent N.
     liked_candidates: int = Field(100, ge=1, le=10_000)
     # Picks asked of the model beyond the count, so the count still holds when a
-    # repeat (or, later, a title missing from the catalogue) is left out.
+    # repeat, or a pick the film catalogue does not know, is left out.
     spare_picks: int = Field(2, ge=0, le=10)
     # Titles to avoid named in one prompt (the rest are left out when suggested anyway).
     max_avoided_in_prompt: int = Field(40, ge=0, le=500)
