@@ -6,6 +6,11 @@ answer's stream, text, picks and timings: it yields `Retrieved`, then the reader
 events, saves the text every CHECKPOINT_SECONDS, stops the model once every pick to
 show is complete, and ends with the `Finished` or `Failed` it has recorded. Closed
 early or cancelled, it records the suggestion as cancelled with the text so far.
+
+With a film catalogue (`catalogue/grounding.py`), each shown pick carries its check:
+lookups run beside the stream and never hold its text back; the model keeps writing
+while a shown pick is not known to be real (so spares exist); once the answer ends,
+the catalogue's last answers are shown as they come, until CATALOGUE_DEADLINE.
 """
 
 from __future__ import annotations
