@@ -7,6 +7,7 @@ from typing import TextIO
 
 from bot import presentation as say
 from bot.cli.parser import RATING_WORDS
+from bot.pipeline.catalogue import CheckState
 from bot.pipeline.domain import PickDraft, label
 from bot.pipeline.events import Failed, Finished, PicksUpdated, Retrieved, TextDelta
 from bot.pipeline.pipeline import Pipeline
@@ -248,9 +249,10 @@ def catalogue_lines(picks: tuple[PickDraft, ...]) -> list[str]:
     lines = [f"{say.CATALOGUE_CREDIT} ({say.CATALOGUE_URL}):"]
     for number, pick in enumerate(picks, 1):
         check = pick.check
-        assert check is not None
         heading = f"{number}. {label(pick)}"
-        if mark := say.check_mark(check):
+        # A pick without a check here was never looked up: as good as not checked.
+        mark = say.check_mark(check) if check else say.CHECK_MARKS[CheckState.NOT_CHECKED]
+        if check is None or mark:
             lines.append(f"{heading}: {mark}")
             continue
         if check.facts is not None:
