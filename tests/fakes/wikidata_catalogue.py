@@ -16,6 +16,8 @@ Traps the matching must not fall into, each on purpose:
   German label `Laternenfall`, title (P1476) `Lanternfall: The Last Light`.
 - `Quiet Meridian`: two publication dates, 2021 (festival) and 2022 (release): year 2021.
 - `Copper Tide`: a series with start time (P580) 2015 and no publication date.
+- `Harbor`: a film (2019) with twelve better-known namesakes, more than a label search
+  returns: found only by the full-text search among screen works.
 """
 
 from __future__ import annotations
@@ -399,4 +401,28 @@ INVENTED_ITEMS: tuple[FakeItem, ...] = (
     ),
 )
 
-DEFAULT_CATALOGUE: tuple[FakeItem, ...] = PEOPLE_AND_GENRES + DEFAULT_PICK_ITEMS + INVENTED_ITEMS
+SETTLEMENT = "Q486972"
+# More namesakes than a label search returns, all better known than the film.
+HARBOR_NAMESAKES: tuple[FakeItem, ...] = tuple(
+    FakeItem(
+        f"Q93001{number:02d}",
+        "Harbor",
+        SETTLEMENT,
+        "human settlement",
+        sitelinks=_wikis("Harbor", 20),
+    )
+    for number in range(12)
+)
+HARBOR_FILM = FakeItem(
+    "Q9000112",
+    "Harbor",
+    FILM,
+    "2019 film",
+    published=("2019-03-01",),
+    runtime_minutes=101,
+    sitelinks=_wikis("Harbor (film)", 2),
+)
+
+DEFAULT_CATALOGUE: tuple[FakeItem, ...] = (
+    PEOPLE_AND_GENRES + DEFAULT_PICK_ITEMS + INVENTED_ITEMS + HARBOR_NAMESAKES + (HARBOR_FILM,)
+)

@@ -11,8 +11,10 @@ translation are exercised end to end without the internet::
 
 Endpoint: GET /w/api.php with `action=wbsearchentities` (labels and aliases in
 `language`, then `mul` and `en`, then any language, matched from the start, case
-ignored, best known first) and `action=wbgetentities` (`ids=Q1|Q2`, at most 50,
-`props`, `languages`; an unknown id comes back `missing`). Anything else gets the
+ignored, best known first), `action=query&list=search` (full text: every word in a
+label, alias or description; `haswbstatement:P31=...|P31=...` narrows it) and
+`action=wbgetentities` (`ids=Q1|Q2`, at most 50, `props`, `languages`; an unknown id
+comes back `missing`). Anything else gets the
 API's `{"error": ...}` body. The catalogue is `wikidata_catalogue.DEFAULT_CATALOGUE`
 unless one is given.
 
@@ -239,6 +241,8 @@ class FakeWikidata:
             return self._search(params)
         if action == "wbgetentities":
             return self._get_entities(params)
+        if action == "query" and params.get("list") == "search":
+            return self._full_text_search(params)
         return _api_error("badvalue", f'Unrecognized value for parameter "action": {action}.')
 
     def _search(self, params: dict[str, str]) -> web.Response:
@@ -263,6 +267,22 @@ class FakeWikidata:
         if offset + limit < len(hits):
             body["search-continue"] = offset + limit
         return web.json_response(body)
+
+    def _full_text_search(self, params: dict[str, str]) -> web.Response:
+        """`list=search`: every word in a label, alias or description; `haswbstatement`
+        (P31 only, `|` for or) narrows it."""
+        words, classes = _parse_srsearch(params.get("srsearch", ""))
+        if not words and not classes:
+            return _api_error("nosearch", 'The "search" parameter must be set.')
+        limit = min(int(params.get("srlimit", 10)), MAX_SEARCH_LIMIT)
+        found = [
+            item
+            for item in self._best_known_first()
+            if (classes is None or item.instance_of in classes) and _has_words(item, words)
+        ]
+        hits = [{"ns": 0, "title": item.qid, "pageid": int(item.qid[1:])} for item in found[:limit]]
+        query = {"searchinfo": {"totalhits": len(found)}, "search": hits}
+        return web.json_response({"batchcomplete": "", "query": query})
 
     def _best_known_first(self) -> list[FakeItem]:
         return sorted(self.items, key=lambda item: -len(item.sitelinks))
@@ -327,6 +347,27 @@ def _search_hit(item: FakeItem, text: str, languages: tuple[str, ...]) -> dict[s
     if match["type"] == "alias":
         hit["aliases"] = [match["text"]]
     return hit
+
+
+def _parse_srsearch(text: str) -> tuple[list[str], set[str] | None]:
+    """The words of a full-text query, and the P31 classes its `haswbstatement` allows."""
+    words: list[str] = []
+    classes: set[str] | None = None
+    for token in text.split():
+        if token.startswith("haswbstatement:"):
+            statements = token.removeprefix("haswbstatement:").split("|")
+            classes = {
+                value for prop, _, value in (s.partition("=") for s in statements) if prop == "P31"
+            }
+        else:
+            words.append(token.casefold())
+    return words, classes
+
+
+def _has_words(item: FakeItem, words: list[str]) -> bool:
+    terms = [*item.all_labels().values(), *(a for values in item.aliases.values() for a in values)]
+    text = " ".join([*terms, item.description]).casefold()
+    return all(word in text for word in words)
 
 
 def _api_error(code: str, info: str) -> web.Response:

@@ -115,6 +115,31 @@ class WikidataClient:
             raise CatalogueResponseError("Wikidata's search answer has no result list.")
         return [hit for raw in hits if (hit := _search_hit(raw)) is not None]
 
+    async def search_statements(
+        self, text: str, *, statements: Sequence[str], limit: int = 10
+    ) -> list[str]:
+        """QIDs of items matching `text` in full-text search that have one of `statements`
+        (like `P31=Q11424`), best first: CirrusSearch's `haswbstatement`."""
+        query = f"{text} haswbstatement:{'|'.join(statements)}"
+        body = await self.call(
+            {
+                "action": "query",
+                "list": "search",
+                "srsearch": query,
+                "srnamespace": "0",
+                "srlimit": str(limit),
+                "srprop": "",
+            }
+        )
+        hits = (body.get("query") or {}).get("search")
+        if not isinstance(hits, list):
+            raise CatalogueResponseError("Wikidata's full-text search answer has no result list.")
+        return [
+            str(hit["title"])
+            for hit in hits
+            if isinstance(hit, dict) and isinstance(hit.get("title"), str)
+        ]
+
     async def get_entities(
         self, ids: Sequence[str], *, props: str, languages: str | None = None
     ) -> dict[str, dict[str, Any]]:

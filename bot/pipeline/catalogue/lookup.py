@@ -5,9 +5,12 @@ corrected: found a year off, not found, or not checked: the catalogue failed or 
 deadline came first), and for a found pick its QID, facts and links. It never raises
 for the catalogue's faults: those are logged and the pick is "not checked".
 
-A lookup costs at most three requests, each cached: the search for the title, the
-candidates' entities in one batched call, and the labels of the match's genres and
-directors in one more. The same title again, within the cache's time to live, costs none.
+A lookup costs three requests, each cached: the search for the title, the candidates'
+entities in one batched call, and the labels of the match's genres and directors in one
+more. When none of the search's items is the pick, a full-text search among films and
+series only (`haswbstatement:P31=...`) and its entities are asked too, so a common title
+with many namesakes is still found. The same title again, within the cache's time to
+live, costs none.
 
 A `Deadline` is shared by the lookups of one answer and can be set after they start
 (the deadline is counted from the end of the answer, which is not known when the first
@@ -25,7 +28,13 @@ from urllib.parse import quote, quote_plus
 from bot.errors import CatalogueError
 from bot.pipeline.catalogue.cache import CatalogueCache
 from bot.pipeline.catalogue.client import WikidataClient
-from bot.pipeline.catalogue.items import CatalogueItem, Kind, item_from_entity, labels_from_entity
+from bot.pipeline.catalogue.items import (
+    SCREEN_CLASSES,
+    CatalogueItem,
+    Kind,
+    item_from_entity,
+    labels_from_entity,
+)
 from bot.pipeline.catalogue.matching import find_match, normalise_title
 
 log = logging.getLogger(__name__)
@@ -168,8 +177,14 @@ class Catalogue:
 
     async def _lookup(self, title: str, year: int | None, kind: Kind | None) -> Lookup:
         candidate_ids = await self._search(title)
-        candidates = await self._items(candidate_ids)
-        match = find_match(title, year, kind, candidates)
+        match = find_match(title, year, kind, await self._items(candidate_ids))
+        if match is None:
+            # A common title ("Dark", "Moon") may have more than SEARCH_LIMIT namesakes
+            # ranked above the film: ask again among screen works only.
+            more_ids = [
+                qid for qid in await self._search_screen_works(title) if qid not in candidate_ids
+            ]
+            match = find_match(title, year, kind, await self._items(more_ids))
         if match is None:
             return NOT_FOUND
         item = match.item
@@ -200,6 +215,19 @@ class Catalogue:
             for hit in hits
             if wanted in (normalise_title(hit.matched_text), normalise_title(hit.label))
         ]
+        await self._cache.put(key, qids, ttl_days=self._search_ttl_days)
+        return qids
+
+    async def _search_screen_works(self, title: str) -> list[str]:
+        """QIDs of films and series the full-text search finds for the title, cached."""
+        key = f"screen:{normalise_title(title)}"
+        cached = await self._cache.get(key)
+        if isinstance(cached, list):
+            return [str(qid) for qid in cached]
+        statements = [f"P31={qid}" for qid in SCREEN_CLASSES]
+        qids = await self._client.search_statements(
+            title, statements=statements, limit=SEARCH_LIMIT
+        )
         await self._cache.put(key, qids, ttl_days=self._search_ttl_days)
         return qids
 

@@ -141,3 +141,14 @@ async def test_an_answer_that_is_not_json_is_a_response_error() -> None:
     async with WikidataClient("http://wikidata.test/w/api.php", transport=transport) as client:
         with pytest.raises(CatalogueResponseError, match="not JSON"):
             await client.search("Moon", language="en")
+
+
+async def test_the_full_text_search_keeps_to_the_statements_given(
+    client: WikidataClient, fake_wikidata: FakeWikidata
+) -> None:
+    qids = await client.search_statements("Harbor", statements=["P31=Q11424", "P31=Q5398426"])
+
+    assert qids == ["Q9000112"]  # not the twelve settlements named Harbor
+    (request,) = fake_wikidata.requests
+    assert request.params["srsearch"] == "Harbor haswbstatement:P31=Q11424|P31=Q5398426"
+    assert request.params["maxlag"] == "5"

@@ -200,3 +200,23 @@ async def test_check_tells_a_working_catalogue_from_a_broken_one(
 
     assert await catalogue.check() is None
     assert trouble is not None and "Cannot reach Wikidata" in trouble
+
+
+async def test_a_title_with_many_namesakes_is_found_among_screen_works(
+    catalogue: Catalogue, fake_wikidata: FakeWikidata
+) -> None:
+    found = await catalogue.lookup("Harbor", 2019, "movie")
+
+    assert found.state is CheckState.VERIFIED
+    assert found.qid == "Q9000112"
+    (full_text,) = fake_wikidata.requests_for("query")
+    assert "haswbstatement:P31=Q11424|" in full_text.params["srsearch"]
+    assert fake_wikidata.requests_for("wbgetentities")[-1].ids == ["Q9000112"]
+
+
+async def test_a_pick_found_by_its_label_needs_no_full_text_search(
+    catalogue: Catalogue, fake_wikidata: FakeWikidata
+) -> None:
+    await catalogue.lookup("Arrival", 2016, "movie")
+
+    assert fake_wikidata.requests_for("query") == []
