@@ -44,6 +44,7 @@ async def run_layout(layout: VectorLayout, rounds: int, root: Path) -> tuple[Cra
             ollama_url=fake.url,
             data_dir=root / layout.value,
             vector_layout=layout.value,
+            catalogue="off",  # no film catalogue: this bench is about kills
             _env_file=None,
         )
         report = await crash_rounds(settings, fake, rounds, seed_value=SEED, on_round=show)

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
-from bot.errors import OllamaError, SuggestWatchError
+from bot.errors import ModelServerError, SuggestWatchError
 from bot.pipeline.catalogue.grounding import (
     Grounding,
     grounded_decisions,
@@ -37,7 +37,7 @@ from bot.pipeline.events import (
     SuggestionEvent,
     TextDelta,
 )
-from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.model_client import ModelClient
 from bot.pipeline.picks import (
     AnswerMode,
     LeftOut,
@@ -148,7 +148,7 @@ class AnswerRun:
     def __init__(
         self,
         settings: Settings,
-        chat: OllamaClient,
+        chat: ModelClient,
         suggestion_records: SuggestionRecords,
         pick_records: PickRecords,
         *,
@@ -182,7 +182,7 @@ class AnswerRun:
                 async for event in answer:
                     yield event
             ending: list[SuggestionEvent] = [await self._finished()]
-        except OllamaError as exc:
+        except ModelServerError as exc:
             ending = self._reader.finish()
             ending.append(await self._failed(exc))
         except (GeneratorExit, asyncio.CancelledError):
@@ -271,7 +271,7 @@ class AnswerRun:
             left_out_count=left_out_count,
         )
 
-    async def _failed(self, error: OllamaError) -> Failed:
+    async def _failed(self, error: ModelServerError) -> Failed:
         suggestion_id = self._retrieved.suggestion_id
         text = self._reader.text
         status = SuggestionStatus.INTERRUPTED if text else SuggestionStatus.FAILED

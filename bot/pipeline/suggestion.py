@@ -22,7 +22,7 @@ from bot.pipeline.catalogue.grounding import Grounding, PickLookups, UnverifiedP
 from bot.pipeline.domain import MatchedTaste, SuggestionStatus, SuggestionTimings
 from bot.pipeline.events import Failed, Retrieved, SuggestionEvent
 from bot.pipeline.learning import Learning, Lessons
-from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.model_client import ModelClient
 from bot.pipeline.prompt import build_messages
 from bot.pipeline.records import PickRecords, SuggestionRecords, TasteRecords
 from bot.pipeline.text import clean_text
@@ -55,7 +55,7 @@ class Retriever:
     def __init__(
         self,
         settings: Settings,
-        embedder: OllamaClient,
+        embedder: ModelClient,
         vectors: TasteVectors,
         taste_records: TasteRecords,
     ) -> None:
@@ -91,7 +91,7 @@ class Suggester:
     def __init__(
         self,
         settings: Settings,
-        chat: OllamaClient,
+        chat: ModelClient,
         retriever: Retriever,
         learning: Learning,
         suggestion_records: SuggestionRecords,
