@@ -44,6 +44,7 @@ async def run_store(store: str, rounds: int, root: Path) -> tuple[CrashReport, f
             ollama_url=fake.url,
             data_dir=root / store,
             **STORES[store],  # type: ignore[arg-type]
+            catalogue="off",  # no film catalogue: this bench is about kills
             _env_file=None,
         )
         report = await crash_rounds(settings, fake, rounds, seed_value=SEED, on_round=show)

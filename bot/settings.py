@@ -37,6 +37,7 @@ DEFAULT_SYSTEM_PROMPT = (
 # was read. A relative DATA_DIR in it is therefore relative to the .env's own folder.
 ENV_FILE = ".env"
 APP_NAME = "suggest-watch"
+DEFAULT_WIKIDATA_API_URL = "https://www.wikidata.org/w/api.php"
 DISCORD_TOKEN_HELP = (
     "Discord Developer Portal (https://discord.com/developers/applications) > your "
     "application > Bot > Reset Token"
@@ -154,10 +155,27 @@ class Settings(BaseSettings):
     # Liked picks compared with a request to choose those examples: the most recent N.
     liked_candidates: int = Field(100, ge=1, le=10_000)
     # Picks asked of the model beyond the count, so the count still holds when a
-    # repeat (or, later, a title missing from the catalogue) is left out.
+    # repeat, or a pick the film catalogue does not know, is left out.
     spare_picks: int = Field(2, ge=0, le=10)
     # Titles to avoid named in one prompt (the rest are left out when suggested anyway).
     max_avoided_in_prompt: int = Field(40, ge=0, le=500)
+
+    # Film catalogue: every pick checked against Wikidata (CC0), with facts and links.
+    catalogue: Literal["wikidata", "off"] = "wikidata"
+    wikidata_api_url: AnyHttpUrl = Field(AnyHttpUrl(DEFAULT_WIKIDATA_API_URL))
+    # The owner's URL or email, sent in the User-Agent as Wikimedia asks of every bot.
+    catalogue_contact: str | None = Field(None, max_length=200)
+    # Language of the catalogue's titles, genres and Wikipedia links (a Wikipedia code).
+    catalogue_language: str = Field("en", pattern=r"^[a-z]{2,3}(-[a-z]+)*$")
+    # JustWatch's country path for the "where to watch" link: us, uk, de, ...
+    watch_region: str = Field("us", pattern=r"^[a-z]{2}$")
+    # A pick the catalogue does not know: hide (a spare takes its number) or mark.
+    unverified_picks: Literal["hide", "mark"] = "hide"
+    # Seconds after the answer ends that lookups may still take (then "not checked").
+    catalogue_deadline: float = Field(10.0, gt=0, le=300)
+    catalogue_item_ttl_days: float = Field(30.0, gt=0, le=3650)
+    catalogue_search_ttl_days: float = Field(7.0, gt=0, le=3650)
+    catalogue_cache_max: int = Field(100_000, ge=100, le=10_000_000)
 
     # Generation options (Ollama's `options`)
     gen_temperature: float = Field(0.7, ge=0, le=2)
@@ -290,6 +308,16 @@ class Settings(BaseSettings):
     def layout_is_ignored(self) -> bool:
         """VECTOR_LAYOUT was set, but the Edge shard has one layout of its own."""
         return self.uses_edge and "vector_layout" in self.model_fields_set
+
+    @property
+    def catalogue_cache_path(self) -> Path:
+        """The catalogue's cache: derived data in a file of its own, safe to delete."""
+        return self.data_dir / "catalogue_cache.sqlite3"
+
+    @property
+    def is_catalogue_on(self) -> bool:
+        """Whether picks are checked against the catalogue (CATALOGUE=wikidata)."""
+        return self.catalogue == "wikidata"
 
     def generation_options(self) -> dict[str, Any]:
         """The `options` object sent to Ollama with every chat request."""

@@ -85,6 +85,7 @@ class CrashReport:
 
 def cli_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GEN_", "OLLAMA_"))}
+    env.setdefault("CATALOGUE", "off")  # bench.crash runs this outside the tests too
     env.update(
         OLLAMA_URL=str(settings.ollama_url),
         DATA_DIR=str(settings.data_dir),

@@ -11,9 +11,10 @@
     maintenance.Reindexer   rebuild the vector store from the records
     health.Health           `doctor`'s checks and the start-up warnings
 
-Every method takes the member's id and touches only that member's data. Open it with
-`open_pipeline(settings)`, which opens the backends, starts the reconcile and closes
-everything in order on the way out.
+With a film catalogue (`catalogue/`, CATALOGUE=wikidata) every pick is checked against
+Wikidata beside the stream. Every method takes the member's id and touches only that
+member's data. Open it with `open_pipeline(settings)`, which opens the backends, starts
+the reconcile and closes everything in order on the way out.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
+from bot.pipeline.catalogue import Catalogue
+from bot.pipeline.catalogue.opening import open_catalogue
 from bot.pipeline.data_dir import check_writable
 from bot.pipeline.domain import PastPick, Rating, Taste
 from bot.pipeline.events import SuggestionEvent
@@ -67,6 +70,7 @@ class Backends:
     vectors: TasteVectors
     records: Records
     owner_id: str | None = None
+    catalogue: Catalogue | None = None  # None: CATALOGUE=off
 
 
 class Pipeline:
@@ -90,11 +94,17 @@ class Pipeline:
             suggestions,
             picks,
             backends.owner_id,
+            catalogue=backends.catalogue,
         )
         self._ratings = Ratings(suggestions, picks)
         self._reindexer = Reindexer(settings, models, tastes, vectors, locks)
         self._health = Health(
-            settings, models, records, vectors, first_reconcile=self._reconciler.wait_for_first_pass
+            settings,
+            models,
+            records,
+            vectors,
+            first_reconcile=self._reconciler.wait_for_first_pass,
+            catalogue=backends.catalogue,
         )
 
     async def __aenter__(self) -> Self:
@@ -272,7 +282,8 @@ async def open_backends(settings: Settings) -> AsyncIterator[Backends]:
         if isinstance(vectors, EdgeTasteVectors):  # local mode's vectors move in, once
             counts = await records.tastes.taste_counts()
             await move_local_into_edge(settings.qdrant_path, vectors, counts)
-        yield Backends(models, vectors, records, owner.id)
+        catalogue = await stack.enter_async_context(open_catalogue(settings))
+        yield Backends(models, vectors, records, owner.id, catalogue)
 
 
 @asynccontextmanager
