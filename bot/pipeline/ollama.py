@@ -13,6 +13,8 @@ subclasses) here, at the boundary, with a message a person can act on:
 Streaming has no total time limit on purpose: an 800-token answer at 12 tokens/s takes
 over a minute and is healthy. Instead, `first_token_timeout` bounds the wait for the
 first chunk (a cold model may need to load) and `idle_timeout` the gap between chunks.
+The connection pool, those waits and the translation of httpx's errors are shared with
+the OpenAI-compatible client (`bot.pipeline.model_http`); the messages say "Ollama".
 """
 
 from __future__ import annotations
@@ -21,24 +23,17 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Iterator, Sequence
-from typing import Any, Self, TypeVar, cast
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any, cast
 
 import httpx
 
-from bot.errors import (
-    ModelNotFound,
-    ModelServerCut,
-    OllamaError,
-    OllamaResponseError,
-    OllamaStalled,
-    OllamaUnreachable,
-)
+from bot.errors import ModelNotFound, OllamaResponseError
 from bot.pipeline.domain import GenerationStats
 from bot.pipeline.model_client import ChatChunk
+from bot.pipeline.model_http import ModelHttpClient, ServerNames, shown_url, translate_errors
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Ollama accepts many inputs per /api/embed call; batches keep one request (and its
 # memory on the server) bounded when a member re-indexes hundreds of tastes.
@@ -48,7 +43,7 @@ _NANOSECONDS = 1e9
 _MAX_ERROR_CHARS = 300  # an HTML error page is not a message
 
 
-class OllamaClient:
+class OllamaClient(ModelHttpClient):
     """A small typed client for Ollama's HTTP API; use it with `async with`."""
 
     def __init__(
@@ -63,38 +58,20 @@ class OllamaClient:
         api_key: str | None = None,
         url_setting: str = "OLLAMA_URL",
     ) -> None:
-        self._url = _without_credentials(base_url)
-        self._url_setting = url_setting
-        self._first_token_timeout = first_token_timeout
-        self._idle_timeout = idle_timeout
-        # Plain requests get one overall read limit; streams read without one, because
-        # first-token and idle limits are enforced per chunk in `chat_stream`.
-        self._stream_timeout = httpx.Timeout(
-            connect=connect_timeout, read=None, write=request_timeout, pool=connect_timeout
+        names = ServerNames(
+            shown_url(base_url, url_setting), url_setting, name="Ollama", says_url=False
         )
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=httpx.Timeout(request_timeout, connect=connect_timeout, pool=connect_timeout),
+        super().__init__(
+            base_url,
+            names,
+            api_key=api_key,
+            connect_timeout=connect_timeout,
+            request_timeout=request_timeout,
+            first_token_timeout=first_token_timeout,
+            idle_timeout=idle_timeout,
             transport=transport,
-            # For an Ollama behind a proxy that checks a key (LLM_API_KEY).
-            headers={"Authorization": f"Bearer {api_key}"} if api_key else None,
         )
         self._dimensions: dict[str, int] = {}
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
-
-    @property
-    def url(self) -> str:
-        """The server's address as shown to the owner (never with credentials)."""
-        return self._url
 
     # -- plain requests ----------------------------------------------------------------
 
@@ -156,7 +133,7 @@ class OllamaClient:
         self, method: str, path: str, payload: dict[str, Any] | None = None, *, model: str = ""
     ) -> dict[str, Any]:
         """Send one request and return its JSON object, translating every failure."""
-        with self._translate_errors(path):
+        with translate_errors(path, self._names):
             response = await self._http.request(method, path, json=payload)
             await _raise_for_status(response, path, model)
             try:
@@ -197,7 +174,7 @@ class OllamaClient:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._first_token_timeout
         has_chunk = False
-        with self._translate_errors("/api/chat"):
+        with translate_errors("/api/chat", self._names):
             async with contextlib.AsyncExitStack() as stack:
                 # Ollama sends no headers until the model is loaded and the first token
                 # is ready, so the first-token limit covers the wait for the response.
@@ -227,49 +204,7 @@ class OllamaClient:
                     yield chunk
                     if chunk.stats is not None:
                         return
-        raise _stream_cut(model)
-
-    async def _within(self, deadline: float, has_chunk: bool, awaitable: Awaitable[T]) -> T:
-        """Await `awaitable` until `deadline`, turning a timeout into `OllamaStalled`."""
-        try:
-            async with asyncio.timeout_at(deadline):
-                return await awaitable
-        except TimeoutError:
-            if has_chunk:
-                raise OllamaStalled(
-                    f"Ollama stopped sending mid-answer: nothing for {self._idle_timeout:g}s. "
-                    "The server may be overloaded or stuck; try again."
-                ) from None
-            raise OllamaStalled(
-                f"Ollama sent no answer within {self._first_token_timeout:g}s. The model may "
-                "still be loading or the server may be overloaded; try again shortly, or "
-                "raise MODEL_FIRST_TOKEN_TIMEOUT."
-            ) from None
-
-    # -- error translation -------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _translate_errors(self, path: str) -> Iterator[None]:
-        """Turn httpx's errors into ours; our own pass through untouched."""
-        try:
-            yield
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise OllamaUnreachable(
-                f"Cannot reach Ollama at {self._url} ({type(exc).__name__}). "
-                f"Is it running? Check {self._url_setting}."
-            ) from None
-        except httpx.TimeoutException as exc:
-            raise OllamaStalled(
-                f"Ollama did not answer {path} in time ({type(exc).__name__}); "
-                "it may be busy or loading a model. Try again shortly."
-            ) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise ModelServerCut(
-                f"The connection to Ollama was cut during {path} ({exc}). "
-                "Ollama may have crashed or restarted; check its logs."
-            ) from None
-        except httpx.HTTPError as exc:
-            raise OllamaError(f"Talking to Ollama at {self._url} failed: {exc}") from None
+        raise self._stream_cut(model)
 
 
 async def _raise_for_status(response: httpx.Response, path: str, model: str) -> None:
@@ -335,18 +270,3 @@ def _stats_from(final: dict[str, Any]) -> GenerationStats:
         eval_seconds=seconds("eval_duration"),
         done_reason=final.get("done_reason"),
     )
-
-
-def _stream_cut(model: str) -> OllamaResponseError:
-    return ModelServerCut(
-        f"The answer stream from Ollama ({model}) was cut before it finished. "
-        "Ollama may have crashed or restarted; check its logs."
-    )
-
-
-def _without_credentials(base_url: str) -> str:
-    """The URL to show in messages: never a user:password it may carry."""
-    try:
-        return str(httpx.URL(base_url).copy_with(username=None, password=None))
-    except (httpx.InvalidURL, TypeError):
-        return "the configured OLLAMA_URL"

@@ -20,7 +20,8 @@ whose message names the format is answered by asking again with `json_object` (t
 prompt already says to answer in JSON), then with no format at all; the outcome is
 remembered per model for this host, so the next suggestion asks the right way first.
 
-The timeouts are those of `OllamaClient`: no total limit on a stream, a limit on the
+The pool, the timeouts and the translation of httpx's errors are shared with
+`OllamaClient` (`bot.pipeline.model_http`): no total limit on a stream, a limit on the
 wait for the first text and on the gap between events. Keep-alive comments do not
 count as progress: a server that only sends comments is stalled.
 """
@@ -32,13 +33,14 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Sequence
-from typing import Any, Self, TypeVar, cast
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any, cast
 
 import httpx
 
-from bot.errors import ModelNotFound, ModelServerCut, ModelServerResponseError, ModelServerStalled
+from bot.errors import ModelNotFound, ModelServerResponseError
 from bot.pipeline.model_client import ChatChunk
+from bot.pipeline.model_http import ModelHttpClient, ServerNames, shown_url, translate_errors
 from bot.pipeline.openai_wire import (
     DONE,
     MAX_ERROR_CHARS,
@@ -46,18 +48,15 @@ from bot.pipeline.openai_wire import (
     AnswerStats,
     FormatRefused,
     ResponseFormat,
-    ServerNames,
     message_of,
     names_format,
     raise_for_status,
     request_settings,
     response_format,
-    translate_errors,
 )
 from bot.pipeline.sse import ServerEvent, read_events
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 EMBED_BATCH_SIZE = 32
 _PROBE_TEXT = "dimension probe"
@@ -65,7 +64,7 @@ _PROBE_TEXT = "dimension probe"
 __all__ = ["EMBED_BATCH_SIZE", "OpenAICompatClient", "ResponseFormat"]
 
 
-class OpenAICompatClient:
+class OpenAICompatClient(ModelHttpClient):
     """A small typed client for the OpenAI chat API; use it with `async with`."""
 
     def __init__(
@@ -81,39 +80,19 @@ class OpenAICompatClient:
         url_setting: str = "LLM_URLS",
         key_setting: str = "LLM_API_KEY",
     ) -> None:
-        self._names = ServerNames(
-            _without_credentials(base_url, url_setting), url_setting, key_setting
-        )
-        self._url = self._names.url
-        self._first_token_timeout = first_token_timeout
-        self._idle_timeout = idle_timeout
-        self._stream_timeout = httpx.Timeout(
-            connect=connect_timeout, read=None, write=request_timeout, pool=connect_timeout
-        )
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers=headers,
-            timeout=httpx.Timeout(request_timeout, connect=connect_timeout, pool=connect_timeout),
+        names = ServerNames(shown_url(base_url, url_setting), url_setting, key_setting)
+        super().__init__(
+            base_url,
+            names,
+            api_key=api_key,
+            connect_timeout=connect_timeout,
+            request_timeout=request_timeout,
+            first_token_timeout=first_token_timeout,
+            idle_timeout=idle_timeout,
             transport=transport,
         )
         self._dimensions: dict[str, int] = {}
         self._formats: dict[str, ResponseFormat] = {}
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
-
-    @property
-    def url(self) -> str:
-        """The server's address as shown to the owner (never with credentials)."""
-        return self._url
 
     def format_for(self, model: str) -> ResponseFormat:
         """How structured picks are asked of `model` here: what worked, else json_schema."""
@@ -281,10 +260,7 @@ class OpenAICompatClient:
                 if event is not None or reading.finish_reason is not None:
                     yield ChatChunk("", reading.stats())
                     return
-        raise ModelServerCut(
-            f"The answer stream from the model server at {self._url} ({model}) was cut "
-            "before it finished. The server may have crashed or restarted; check its logs."
-        )
+        raise self._stream_cut(model)
 
     def _read_event(self, event: ServerEvent, reading: AnswerStats, may_refuse: bool) -> str:
         """The text of one event; raises for an `error` object in the stream."""
@@ -304,35 +280,7 @@ class OpenAICompatClient:
             )
         return reading.read(data)
 
-    async def _within(self, deadline: float, has_text: bool, awaitable: Awaitable[T]) -> T:
-        """Await `awaitable` until `deadline`, turning a timeout into `ModelServerStalled`."""
-        try:
-            async with asyncio.timeout_at(deadline):
-                return await awaitable
-        except TimeoutError:
-            if has_text:
-                raise ModelServerStalled(
-                    f"The model server at {self._url} stopped sending mid-answer: nothing for "
-                    f"{self._idle_timeout:g}s. It may be overloaded or stuck; try again."
-                ) from None
-            raise ModelServerStalled(
-                f"The model server at {self._url} sent no answer within "
-                f"{self._first_token_timeout:g}s. The model may still be loading or the "
-                "server may be overloaded; try again shortly, or raise "
-                "MODEL_FIRST_TOKEN_TIMEOUT."
-            ) from None
-
-    # -- error translation -------------------------------------------------------------
-
 
 def _index(item: dict[str, Any]) -> int:
     index = item.get("index")
     return index if isinstance(index, int) else 0
-
-
-def _without_credentials(base_url: str, setting: str) -> str:
-    """The URL to show in messages: never a user:password it may carry."""
-    try:
-        return str(httpx.URL(base_url).copy_with(username=None, password=None)).rstrip("/")
-    except (httpx.InvalidURL, TypeError):
-        return f"the URL in {setting}"

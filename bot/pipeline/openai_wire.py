@@ -1,16 +1,13 @@
 """The OpenAI chat API's wire format: what we send, and what its answers and errors mean.
 
 `OpenAICompatClient` does the talking; this module knows the shapes. Errors are
-translated into our tree here (see `raise_for_status` and `translate_errors`), each
-message naming the server and the setting that fixes it.
+translated into our tree here (`raise_for_status`; httpx's own errors in
+`bot.pipeline.model_http`), each message naming the server and the setting that fixes it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -19,14 +16,11 @@ import httpx
 from bot.errors import (
     ModelNotFound,
     ModelServerBusy,
-    ModelServerCut,
-    ModelServerError,
     ModelServerRefused,
     ModelServerResponseError,
-    ModelServerStalled,
-    ModelServerUnreachable,
 )
 from bot.pipeline.domain import GenerationStats
+from bot.pipeline.model_http import ServerNames
 from bot.pipeline.strict_schema import strict_schema
 
 SCHEMA_NAME = "pick_list"
@@ -62,19 +56,6 @@ NEXT_FORMAT = {
 
 class FormatRefused(Exception):
     """The server refused the `response_format` before any token (the client retries)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ServerNames:
-    """How messages name one server: its address and the settings that configure it."""
-
-    url: str
-    url_setting: str = "LLM_URLS"
-    key_setting: str = "LLM_API_KEY"
-
-    @property
-    def where(self) -> str:
-        return f"The model server at {self.url}"
 
 
 def request_settings(options: dict[str, Any] | None) -> dict[str, Any]:
@@ -170,32 +151,6 @@ async def raise_for_status(
     raise ModelServerResponseError(
         f"{names.where} answered HTTP {status} to {path}: {error}", status=status
     )
-
-
-@contextlib.contextmanager
-def translate_errors(path: str, names: ServerNames) -> Iterator[None]:
-    """Turn httpx's errors into ours; our own pass through untouched."""
-    try:
-        yield
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise ModelServerUnreachable(
-            f"Cannot reach the model server at {names.url} ({type(exc).__name__}). "
-            f"Is it running? Check {names.url_setting}."
-        ) from None
-    except httpx.TimeoutException as exc:
-        raise ModelServerStalled(
-            f"{names.where} did not answer {path} in time ({type(exc).__name__}); it may be "
-            "busy or loading a model. Try again shortly."
-        ) from None
-    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-        raise ModelServerCut(
-            f"The connection to the model server at {names.url} was cut during {path} "
-            f"({exc}). It may have crashed or restarted; check its logs."
-        ) from None
-    except httpx.HTTPError as exc:
-        raise ModelServerError(
-            f"Talking to the model server at {names.url} failed: {exc}"
-        ) from None
 
 
 class AnswerStats:
