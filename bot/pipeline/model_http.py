@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Self, TypeVar
 
@@ -34,6 +35,10 @@ from bot.errors import (
 )
 
 T = TypeVar("T")
+
+# Servers accept many inputs per embedding call; batches keep one request (and its
+# memory on the server) bounded when a member re-indexes hundreds of tastes.
+EMBED_BATCH_SIZE = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +101,8 @@ def translate_errors(path: str, names: ServerNames) -> Iterator[None]:
         raise ModelServerError(f"Talking to {names.name} at {names.url} failed: {exc}") from None
 
 
-class ModelHttpClient:
-    """The httpx pool and stream waits of one model server; use it with `async with`."""
+class ModelHttpClient(ABC):
+    """The httpx pool, batching and stream waits of one model server; `async with` it."""
 
     def __init__(
         self,
@@ -142,6 +147,21 @@ class ModelHttpClient:
     def url(self) -> str:
         """The server's address as shown to the owner (never with credentials)."""
         return self._url
+
+    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """One embedding per text, in order, fetched in batches of `EMBED_BATCH_SIZE`."""
+        if isinstance(texts, str):
+            # A str is a Sequence[str]: it would be embedded one character at a time.
+            raise TypeError("embed() takes a sequence of texts, not one str")
+        embeddings: list[list[float]] = []
+        for start in range(0, len(texts), EMBED_BATCH_SIZE):
+            batch = list(texts[start : start + EMBED_BATCH_SIZE])
+            embeddings.extend(await self._embed_batch(model, batch))
+        return embeddings
+
+    @abstractmethod
+    async def _embed_batch(self, model: str, batch: list[str]) -> list[list[float]]:
+        """One embedding per text of `batch`, in order, from one request."""
 
     async def _within(self, deadline: float, has_text: bool, awaitable: Awaitable[T]) -> T:
         """Await `awaitable` until `deadline`, turning a timeout into `ModelServerStalled`."""

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator
 from typing import Any, cast
 
 import httpx
@@ -31,13 +31,18 @@ import httpx
 from bot.errors import ModelNotFound, OllamaResponseError
 from bot.pipeline.domain import GenerationStats
 from bot.pipeline.model_client import ChatChunk
-from bot.pipeline.model_http import ModelHttpClient, ServerNames, shown_url, translate_errors
+from bot.pipeline.model_http import (
+    EMBED_BATCH_SIZE,
+    ModelHttpClient,
+    ServerNames,
+    shown_url,
+    translate_errors,
+)
 
 log = logging.getLogger(__name__)
 
-# Ollama accepts many inputs per /api/embed call; batches keep one request (and its
-# memory on the server) bounded when a member re-indexes hundreds of tastes.
-EMBED_BATCH_SIZE = 32
+__all__ = ["EMBED_BATCH_SIZE", "ChatChunk", "OllamaClient"]
+
 _PROBE_TEXT = "dimension probe"
 _NANOSECONDS = 1e9
 _MAX_ERROR_CHARS = 300  # an HTML error page is not a message
@@ -108,26 +113,18 @@ class OllamaClient(ModelHttpClient):
             self._dimensions[model] = dimension
         return self._dimensions[model]
 
-    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
-        """One embedding per text, in order, fetched in batches of `EMBED_BATCH_SIZE`."""
-        if isinstance(texts, str):
-            # A str is a Sequence[str]: it would be embedded one character at a time.
-            raise TypeError("embed() takes a sequence of texts, not one str")
-        embeddings: list[list[float]] = []
-        for start in range(0, len(texts), EMBED_BATCH_SIZE):
-            batch = list(texts[start : start + EMBED_BATCH_SIZE])
-            body = await self._request(
-                "POST", "/api/embed", {"model": model, "input": batch}, model=model
+    async def _embed_batch(self, model: str, batch: list[str]) -> list[list[float]]:
+        body = await self._request(
+            "POST", "/api/embed", {"model": model, "input": batch}, model=model
+        )
+        vectors = body.get("embeddings")
+        if not isinstance(vectors, list) or len(vectors) != len(batch):
+            got = len(vectors) if isinstance(vectors, list) else "no"
+            raise OllamaResponseError(
+                f"Ollama returned {got} embeddings for {len(batch)} texts "
+                f"with model {model!r}; is it an embedding model?"
             )
-            vectors = body.get("embeddings")
-            if not isinstance(vectors, list) or len(vectors) != len(batch):
-                got = len(vectors) if isinstance(vectors, list) else "no"
-                raise OllamaResponseError(
-                    f"Ollama returned {got} embeddings for {len(batch)} texts "
-                    f"with model {model!r}; is it an embedding model?"
-                )
-            embeddings.extend(vectors)
-        return embeddings
+        return vectors
 
     async def _request(
         self, method: str, path: str, payload: dict[str, Any] | None = None, *, model: str = ""

@@ -33,14 +33,20 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator
 from typing import Any, cast
 
 import httpx
 
 from bot.errors import ModelNotFound, ModelServerResponseError
 from bot.pipeline.model_client import ChatChunk
-from bot.pipeline.model_http import ModelHttpClient, ServerNames, shown_url, translate_errors
+from bot.pipeline.model_http import (
+    EMBED_BATCH_SIZE,
+    ModelHttpClient,
+    ServerNames,
+    shown_url,
+    translate_errors,
+)
 from bot.pipeline.openai_wire import (
     DONE,
     MAX_ERROR_CHARS,
@@ -58,7 +64,6 @@ from bot.pipeline.sse import ServerEvent, read_events
 
 log = logging.getLogger(__name__)
 
-EMBED_BATCH_SIZE = 32
 _PROBE_TEXT = "dimension probe"
 
 __all__ = ["EMBED_BATCH_SIZE", "OpenAICompatClient", "ResponseFormat"]
@@ -127,18 +132,11 @@ class OpenAICompatClient(ModelHttpClient):
             self._dimensions[model] = len((await self.embed(model, [_PROBE_TEXT]))[0])
         return self._dimensions[model]
 
-    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
-        """One embedding per text, in order, fetched in batches of `EMBED_BATCH_SIZE`."""
-        if isinstance(texts, str):
-            raise TypeError("embed() takes a sequence of texts, not one str")
-        embeddings: list[list[float]] = []
-        for start in range(0, len(texts), EMBED_BATCH_SIZE):
-            batch = list(texts[start : start + EMBED_BATCH_SIZE])
-            body = await self._request(
-                "POST", "/embeddings", {"model": model, "input": batch}, model=model
-            )
-            embeddings.extend(self._vectors_of(body, model, len(batch)))
-        return embeddings
+    async def _embed_batch(self, model: str, batch: list[str]) -> list[list[float]]:
+        body = await self._request(
+            "POST", "/embeddings", {"model": model, "input": batch}, model=model
+        )
+        return self._vectors_of(body, model, len(batch))
 
     def _vectors_of(self, body: dict[str, Any], model: str, expected: int) -> list[list[float]]:
         data = body.get("data")
