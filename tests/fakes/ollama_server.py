@@ -51,15 +51,17 @@ import hashlib
 import json
 import math
 import re
-import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 
 from aiohttp import web
+
+from tests.fakes._http_fake import HttpFake, read_body
+from tests.fakes._http_fake import unused_port as unused_port  # tests import it from here
 
 DEFAULT_MODELS = frozenset({"bge-large", "llama3.1:8b"})
 DEFAULT_EMBED_DIM = 1024
@@ -176,13 +178,6 @@ class RecordedRequest(NamedTuple):
     at: float
 
 
-def unused_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now: the address of an Ollama that is down."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 def fake_embedding(text: str, dim: int) -> list[float]:
     """The fake's deterministic embedding of `text` (see the module docstring)."""
     vector = [0.0] * dim
@@ -239,7 +234,7 @@ class _StreamCut(Exception):
     """Raised inside a handler to drop the connection, as a crashed Ollama would."""
 
 
-class FakeOllama:
+class FakeOllama(HttpFake):
     """An aiohttp server on 127.0.0.1 speaking Ollama's API; `async with` starts and stops it."""
 
     def __init__(
@@ -257,8 +252,7 @@ class FakeOllama:
         first_token_delay: float = 0.0,
         fault: Fault | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.models: set[str] = set(models)
         self.embed_dim = embed_dim
         self.embed_latency = embed_latency
@@ -274,52 +268,17 @@ class FakeOllama:
         self.streams_started = 0
         self.streams_finished = 0  # sent their done chunk
         self.streams_closed_early = 0  # the client went away before the done chunk
-        self._changed: asyncio.Condition | None = None
-        self._shutting_down: asyncio.Event | None = None
-        self._runner: web.AppRunner | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------
+    # -- routes ------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    async def start(self) -> None:
-        """Listen on `host:port` (port 0 picks a free one; see `url`)."""
-        self._changed = asyncio.Condition()
-        self._shutting_down = asyncio.Event()
+    def _application(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/api/version", self._version)
         app.router.add_get("/api/tags", self._tags)
         app.router.add_post("/api/show", self._show)
         app.router.add_post("/api/embed", self._embed)
         app.router.add_post("/api/chat", self._chat)
-        # handler_cancellation: a client that hangs up cancels its handler, which is how
-        # we see a stream closed early even while it is stalled and writing nothing.
-        self._runner = web.AppRunner(
-            app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        """Release stalled streams and stop listening."""
-        if self._runner is None:
-            return
-        assert self._shutting_down is not None
-        self._shutting_down.set()
-        await self._runner.cleanup()
-        self._runner = None
-
-    @property
-    def url(self) -> str:
-        """The base URL to give the client, e.g. `http://127.0.0.1:54321`."""
-        return f"http://{self.host}:{self.port}"
+        return app
 
     # -- what tests look at ------------------------------------------------------------
 
@@ -333,31 +292,10 @@ class FakeOllama:
         """The recorded POST /api/embed requests, oldest first."""
         return [request for request in self.requests if request.path == "/api/embed"]
 
-    # A `timeout` argument reads better in tests than wrapping every call in asyncio.timeout.
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        """Wait until `predicate()` holds; it is checked on every request and stream end.
-
-        Raises `TimeoutError` if it still does not hold after `timeout` seconds.
-        """
-        assert self._changed is not None, "start the fake first"
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(predicate)
-
-    async def _notify(self) -> None:
-        assert self._changed is not None
-        async with self._changed:
-            self._changed.notify_all()
-
     async def _record(self, request: web.Request) -> Any:
-        body: Any = None
-        if request.can_read_body:
-            raw = await request.read()
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = raw.decode(errors="replace")
+        body = await read_body(request)
         self.requests.append(RecordedRequest(request.method, request.path, body, time.monotonic()))
-        await self._notify()
+        await self.notify()
         return body
 
     # -- endpoints ---------------------------------------------------------------------
@@ -533,13 +471,13 @@ class FakeOllama:
         except (asyncio.CancelledError, ConnectionResetError):
             # The client hung up (a Stop, or its own timeout) before the done chunk.
             self.streams_closed_early += 1
-            await self._notify()
+            await self.notify()
             raise
         except _StreamCut:
-            await self._notify()
+            await self.notify()
             return response
         self.streams_finished += 1
-        await self._notify()
+        await self.notify()
         return response
 
     async def _inject(
@@ -551,8 +489,7 @@ class FakeOllama:
         elif fault.kind is FaultKind.MALFORMED_LINE:
             await response.write(b'{"model": "oops", this is not json\n')
         elif fault.kind is FaultKind.STALL:
-            assert self._shutting_down is not None
-            await self._shutting_down.wait()
+            await self.until_stopped()
             raise _StreamCut
         elif fault.kind is FaultKind.CUT:
             if request.transport is not None:

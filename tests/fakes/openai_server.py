@@ -48,10 +48,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
+from tests.fakes._http_fake import HttpFake, read_body
 from tests.fakes.ollama_server import (
     DEFAULT_ANSWER,
     DEFAULT_EMBED_DIM,
@@ -143,7 +144,7 @@ class _StreamCut(Exception):
     """Raised inside a handler to stop it once the connection is dropped or released."""
 
 
-class FakeOpenAI:
+class FakeOpenAI(HttpFake):
     """An aiohttp server on 127.0.0.1 speaking the OpenAI API; `async with` starts it."""
 
     def __init__(
@@ -163,8 +164,7 @@ class FakeOpenAI:
         first_token_delay: float = 0.0,
         fault: Fault | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.api_key = api_key
         self.models: set[str] = set(models)
         self.embed_dim = embed_dim
@@ -184,47 +184,20 @@ class FakeOpenAI:
         self.active_streams = 0
         self.most_active_streams = 0
         self._completions = 0
-        self._changed: asyncio.Condition | None = None
-        self._shutting_down: asyncio.Event | None = None
-        self._runner: web.AppRunner | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------
+    # -- routes ------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    async def start(self) -> None:
-        """Listen on `host:port` (port 0 picks a free one; see `url`)."""
-        self._changed = asyncio.Condition()
-        self._shutting_down = asyncio.Event()
+    def _application(self) -> web.Application:
         app = web.Application(middlewares=[self._recorded_and_authorised])
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_post("/v1/chat/completions", self._chat)
-        self._runner = web.AppRunner(
-            app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
-        )
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        self.port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        """Release stalled streams and stop listening."""
-        if self._runner is None:
-            return
-        assert self._shutting_down is not None
-        self._shutting_down.set()
-        await self._runner.cleanup()
-        self._runner = None
+        return app
 
     @property
     def url(self) -> str:
         """The base URL to give the client, e.g. `http://127.0.0.1:54321/v1`."""
-        return f"http://{self.host}:{self.port}/v1"
+        return f"{super().url}/v1"
 
     # -- what tests look at ------------------------------------------------------------
 
@@ -238,38 +211,15 @@ class FakeOpenAI:
         """The recorded embedding requests, oldest first."""
         return [r for r in self.requests if r.path == "/v1/embeddings"]
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        """Wait until `predicate()` holds; checked on every request and stream change."""
-        assert self._changed is not None, "start the fake first"
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(predicate)
-
     def wrote_event(self, data: dict[str, Any] | None) -> None:
         """Called after each event of a stream is written (None: the `[DONE]`); a
         subclass that times the stream overrides it. Runs in the request's task."""
-
-    async def until_stopped(self) -> None:
-        """Return once the fake is stopping (a stalled stream waits for this)."""
-        assert self._shutting_down is not None
-        await self._shutting_down.wait()
-
-    async def notify(self) -> None:
-        """Wake `wait_for` to check its predicate again (after any change)."""
-        assert self._changed is not None
-        async with self._changed:
-            self._changed.notify_all()
 
     @web.middleware
     async def _recorded_and_authorised(
         self, request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
-        body: Any = None
-        if request.can_read_body:
-            raw = await request.read()
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = raw.decode(errors="replace")
+        body = await read_body(request)
         headers = {name.lower(): value for name, value in request.headers.items()}
         self.requests.append(
             RecordedRequest(request.method, request.path, body, headers, time.monotonic())

@@ -37,14 +37,15 @@ import argparse
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.ollama_server import unused_port
+from tests.fakes._http_fake import HttpFake
+from tests.fakes._http_fake import unused_port as unused_port  # tests import it from here
 from tests.fakes.wikidata_catalogue import DEFAULT_CATALOGUE, ENTITY_URI, FakeItem
 
 __all__ = ["FakeWikidata", "Fault", "FaultKind", "RecordedRequest", "unused_port"]
@@ -96,7 +97,7 @@ class RecordedRequest:
         return [qid for qid in self.params.get("ids", "").split("|") if qid]
 
 
-class FakeWikidata:
+class FakeWikidata(HttpFake):
     """An aiohttp server on 127.0.0.1 speaking Wikidata's Action API; `async with` runs it."""
 
     def __init__(
@@ -108,8 +109,7 @@ class FakeWikidata:
         latency: float = 0.0,
         fault: Fault | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.items: list[FakeItem] = list(items)
         self.latency = latency
         self.fault = fault
@@ -117,42 +117,14 @@ class FakeWikidata:
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
-        self._changed: asyncio.Condition | None = None
-        self._runner: web.AppRunner | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------
+    # -- routes ------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    async def start(self) -> None:
-        """Listen on `host:port` (port 0 picks a free one; see `api_url`)."""
-        self._changed = asyncio.Condition()
+    def _application(self) -> web.Application:
         app = web.Application()
         app.router.add_get(API_PATH, self._api)
         app.router.add_post(API_PATH, self._api)
-        self._runner = web.AppRunner(
-            app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def url(self) -> str:
-        """The server's base URL, e.g. `http://127.0.0.1:54321`."""
-        return f"http://{self.host}:{self.port}"
+        return app
 
     @property
     def api_url(self) -> str:
@@ -165,18 +137,6 @@ class FakeWikidata:
         """The recorded requests for one action, oldest first."""
         return [request for request in self.requests if request.action == action]
 
-    # A `timeout` argument reads better in tests than wrapping every call in asyncio.timeout.
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        """Wait until `predicate()` holds; checked whenever a request arrives or is answered."""
-        assert self._changed is not None, "start the fake first"
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(predicate)
-
-    async def _notify(self) -> None:
-        assert self._changed is not None
-        async with self._changed:
-            self._changed.notify_all()
-
     # -- the API -----------------------------------------------------------------------
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
@@ -188,7 +148,7 @@ class FakeWikidata:
         self.requests.append(RecordedRequest(params, user_agent, time.monotonic()))
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        await self._notify()
+        await self.notify()
         try:
             if self.latency:
                 await asyncio.sleep(self.latency)
@@ -198,7 +158,7 @@ class FakeWikidata:
             self.requests[index] = RecordedRequest(
                 params, user_agent, self.requests[index].at, time.monotonic()
             )
-            await self._notify()
+            await self.notify()
 
     def _fault_response(self) -> web.Response | None:
         fault = self.fault
