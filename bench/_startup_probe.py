@@ -22,7 +22,7 @@ async def probe(
 ) -> dict[str, float]:
     rss_start = rss_mib()
     started = time.perf_counter()
-    from bot.pipeline.pipeline import open_pipeline
+    from bot.pipeline.pipeline import Pipeline, open_backends
     from bot.settings import Settings
     from tests.fakes.ollama_server import fake_embedding, unused_port
 
@@ -36,10 +36,10 @@ async def probe(
         _env_file=None,
     )
     query = fake_embedding("tense science fiction with a twist", dimension)
-    async with open_pipeline(settings) as pipeline:
+    async with open_backends(settings) as backends, Pipeline(settings, backends):
         opened = time.perf_counter()
         rss_opened = rss_mib()
-        await pipeline._vectors.search(member_id, query, 3)
+        await backends.vectors.search(member_id, query, 3)
         searched = time.perf_counter()
         rss_searched = rss_mib()
     return {

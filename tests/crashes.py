@@ -28,11 +28,7 @@ from pathlib import Path
 from qdrant_client import QdrantClient
 
 from bot.pipeline.pipeline import open_pipeline
-from bot.pipeline.vectors import (
-    MEMBER_KEY,
-    SHARED_ALIAS,
-    member_alias,
-)
+from bot.pipeline.vectors.naming import MEMBER_KEY, SHARED_ALIAS, member_alias
 from bot.settings import Settings
 from tests.fakes.ollama_server import FakeOllama
 

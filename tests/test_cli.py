@@ -17,9 +17,10 @@ from bot.cli import (
     build_parser,
     check_arguments,
     run,
+    verbs,
 )
 from bot.pipeline import data_dir
-from bot.pipeline.events import SuggestionStatus
+from bot.pipeline.domain import SuggestionStatus
 from bot.pipeline.records import Records, SuggestionRecord
 from bot.settings import Settings
 from tests.fakes.ollama_server import (
@@ -71,8 +72,8 @@ async def test_prefer_then_tastes_lists_them_numbered(cli: Session) -> None:
     assert "Stored taste #1: slow sci-fi like Arrival" in cli.out
     await cli("--member", "alice", "prefer", "heist movies")
     assert await cli("--member", "alice", "tastes") == EXIT_OK
-    assert "#1  slow sci-fi like Arrival" in cli.out
-    assert "#2  heist movies" in cli.out
+    assert "#1 slow sci-fi like Arrival" in cli.out
+    assert "#2 heist movies" in cli.out
 
 
 async def test_tastes_marks_one_whose_vector_waits_for_ollama(
@@ -80,9 +81,9 @@ async def test_tastes_marks_one_whose_vector_waits_for_ollama(
 ) -> None:
     fake_ollama.models.discard("bge-large")  # the background retry cannot write it yet
     async with Records.open(cli.settings.sqlite_path) as records:  # a crash left the row
-        await records.add_taste("alice", "film noir", limit=10)
+        await records.tastes.add_taste("alice", "film noir", limit=10)
     assert await cli("--member", "alice", "tastes") == EXIT_OK
-    assert "#1  film noir  (not searchable yet" in cli.out
+    assert "#1 film noir (not searchable yet)" in cli.out
 
 
 async def test_suggest_shows_status_matches_with_scores_then_the_picks(
@@ -133,7 +134,7 @@ async def test_history_lists_recent_picks_with_ratings(cli: Session) -> None:
 
     assert await cli("--member", "alice", "history") == EXIT_OK
 
-    assert '#1 "noir"' in cli.out
+    assert "#1 “noir” · " in cli.out
     assert "  1. Arrival (2016): not for me" in cli.out
     assert "  2. The Leftovers (2014): not rated" in cli.out
     await cli("--member", "bob", "history")
@@ -154,7 +155,7 @@ async def test_the_next_suggestion_leaves_out_a_disliked_pick(
     assert '- "Arrival (2016)"' in prompt.split("not for me")[1]
     assert '- "The Leftovers (2014)"' in prompt.split("Do not suggest these again")[1]
     assert "1. Annihilation" in cli.out and "2. Severance" in cli.out
-    assert "Left out 1 pick(s)" in cli.out
+    assert "Left out 1 pick you disliked" in cli.out
     assert "Learning from your ratings" in cli.out
 
 
@@ -168,7 +169,7 @@ async def test_forget_all_offers_to_erase_the_history_too(cli: Session) -> None:
     assert "Arrival" in cli.out
 
     await cli("--member", "alice", "forget", "--all", stdin="y\n")
-    assert "Erased your history of 1 suggestion(s)" in cli.out
+    assert "Erased your history of 1 suggestion and" in cli.out
     await cli("--member", "alice", "history")
     assert "You have no picks yet" in cli.out
 
@@ -201,10 +202,40 @@ async def test_a_hint_without_member_names_no_member(cli: Session) -> None:
 async def test_member_works_after_the_command_too(cli: Session) -> None:
     await cli("prefer", "--member", "alice", "film noir")
     assert await cli("tastes", "--member", "alice") == EXIT_OK
-    assert "#1  film noir" in cli.out
+    assert "#1 film noir" in cli.out
     await cli("--member", "bob", "tastes")
     assert "film noir" not in cli.out
     assert "suggest-watch --member bob prefer" in cli.out
+
+
+def test_every_verb_takes_member_and_verbose_before_and_after_it() -> None:
+    parser = build_parser()
+    names = [verb.name for verb in verbs(parser)]
+    assert {"prefer", "suggest", "tastes", "forget", "rate", "history", "doctor"} <= set(names)
+    for verb in verbs(parser):
+        for argv in (
+            [verb.name, *verb.example, "--member", "x", "-v"],
+            ["--member", "x", "-v", verb.name, *verb.example],
+            [verb.name, "--member", "x", *verb.example, "--verbose"],
+        ):
+            args = parser.parse_args(argv)
+            assert (args.command, args.member, args.verbose) == (verb.name, "x", True), argv
+
+
+def test_without_the_options_no_member_is_set_and_nothing_is_logged() -> None:
+    parser = build_parser()
+    for verb in verbs(parser):
+        args = parser.parse_args([verb.name, *verb.example])
+        assert getattr(args, "member", None) is None
+        assert not getattr(args, "verbose", False)
+
+
+async def test_rate_and_history_take_member_after_the_verb(cli: Session) -> None:
+    await cli("suggest", "noir", "--member", "alice", "-n", "2")
+    assert await cli("rate", "1", "liked", "--member", "alice") == EXIT_OK
+    assert "  1. Arrival (2016): liked" in cli.out
+    assert await cli("history", "--member", "alice") == EXIT_OK
+    assert "  2. The Leftovers (2014): liked" in cli.out
 
 
 async def test_a_bad_request_is_refused_before_anything_is_printed(cli: Session) -> None:
@@ -250,7 +281,7 @@ async def test_a_fault_mid_stream_keeps_the_text_and_explains(
     assert await cli("suggest", "noir") == EXIT_FAILED
     assert "1. Arrival · 2016 · movie" in cli.out  # what arrived stays on screen
     assert "CUDA out of memory" in cli.err
-    assert "it is saved" in cli.err
+    assert "What arrived before the problem is kept above." in cli.err
 
 
 async def test_reindex_reports_what_it_rebuilt(cli: Session) -> None:
@@ -377,7 +408,7 @@ async def test_a_suggestion_whose_reader_went_away_is_recorded_as_cancelled(
     process = await asyncio.create_subprocess_exec("bash", "-c", script, env=env, cwd=tmp_path)
     await process.wait()
     async with Records.open(Settings(data_dir=tmp_path, _env_file=None).sqlite_path) as records:
-        stored = await records.get_suggestion(1)
+        stored = await records.suggestions.get_suggestion(1)
     assert stored is not None
     assert stored.status is SuggestionStatus.CANCELLED
 
@@ -392,7 +423,7 @@ async def read_until_a_pick(process: asyncio.subprocess.Process) -> None:
 
 async def stored_suggestion(data_dir: Path, suggestion_id: int = 1) -> SuggestionRecord:
     async with Records.open(Settings(data_dir=data_dir, _env_file=None).sqlite_path) as records:
-        stored = await records.get_suggestion(suggestion_id)
+        stored = await records.suggestions.get_suggestion(suggestion_id)
     assert stored is not None
     return stored
 
@@ -410,7 +441,7 @@ async def test_a_signal_mid_stream_records_the_text_as_cancelled_and_exits_0(
     _, err = await asyncio.wait_for(process.communicate(), 30)
 
     assert process.returncode == EXIT_OK, err.decode()
-    assert "Stopped. What arrived so far is saved." in err.decode()
+    assert "Stopped. What was written so far is kept." in err.decode()
     assert "Traceback" not in err.decode()
     stored = await stored_suggestion(tmp_path)
     assert stored.status is SuggestionStatus.CANCELLED

@@ -38,7 +38,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from bot.discord_bot.exts.suggest._cog import SHUTDOWN_GRACE_SECONDS
+from bot.discord_bot.exts.suggest import SHUTDOWN_GRACE_SECONDS
 from bot.settings import DiscordSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent

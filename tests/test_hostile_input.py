@@ -85,7 +85,7 @@ async def test_the_terminal_as_a_taste(cli: Session, case: Hostile) -> None:
         return
     assert code == 0, cli.err
     assert await cli("--member", "alice", "tastes") == 0
-    assert f"#1  {case.stored}\n" in cli.out
+    assert f"#1 {case.stored}\n" in cli.out
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_ids())

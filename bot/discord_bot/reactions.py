@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.errors import InputError
-from bot.pipeline.events import Rating
+from bot.pipeline.domain import Rating
 from bot.pipeline.pipeline import Pipeline
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ from bot.errors import (
     OllamaStalled,
     OllamaUnreachable,
 )
-from bot.pipeline.events import GenerationStats
+from bot.pipeline.domain import GenerationStats
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -25,9 +25,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pydantic_core import from_json
 
-from bot.pipeline.events import PickDraft
+from bot.pipeline.domain import PickDraft
 
-PICK_FIELDS = ("title", "year", "kind", "description", "reasoning", "confidence")
 _ARTICLES = re.compile(r"^(the|a|an|le|la|les|l|el|los|las|der|die|das)\s+")
 _NOT_WORD = re.compile(r"[^\w]+")
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*")
@@ -284,11 +283,6 @@ class PickSelector:
             PickDecision(draft, position, reason)
             for draft, (position, reason) in zip(drafts, self._decided, strict=False)
         ]
-
-    @property
-    def is_count_reached(self) -> bool:
-        """As many picks are decided to be shown as were asked for."""
-        return sum(1 for position, _ in self._decided if position is not None) >= self.count
 
     def _repeat_reason(
         self, draft: PickDraft, earlier: list[PickDraft]

@@ -12,14 +12,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.pipeline.events import MatchedTaste
+from bot.pipeline.domain import MatchedTaste
 
 ChatMessage = dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
 class Learned:
-    """What the member's history adds to a prompt; titles are written `Title (Year)`."""
+    """What the member's ratings and recent picks add to a prompt; titles are written
+    `Title (Year)`."""
 
     liked: tuple[str, ...] = ()  # liked picks most similar to the request, with a note
     disliked: tuple[str, ...] = ()  # rated "not for me": avoid these and their like
@@ -53,10 +54,11 @@ def build_request(
     count: int,
     learned: Learned | None = None,
 ) -> str:
-    """The user turn, in the structure that works: request, history, instructions."""
+    """The user turn, in the structure that works: request, matched tastes, what the
+    ratings taught, instructions."""
     learned = learned or Learned()
     picks = "pick" if count == 1 else "picks"
-    sections = [f"The member asks for: {quoted(query)}", _history(matches)]
+    sections = [f"The member asks for: {quoted(query)}", _matched_tastes(matches)]
     sections += _learned(learned)
     sections.append(
         f"Recommend {count} specific movies or shows ({count} {picks}), best first. "
@@ -72,7 +74,7 @@ def build_request(
     return "\n\n".join(sections)
 
 
-def _history(matches: Sequence[MatchedTaste]) -> str:
+def _matched_tastes(matches: Sequence[MatchedTaste]) -> str:
     if not matches:
         return "They have not told us their tastes yet, so base the picks on the request alone."
     lines = [

@@ -19,9 +19,9 @@ import discord
 import pytest
 
 from bot.discord_bot.client import SuggestWatchBot
-from bot.discord_bot.exts.suggest._render import picks_text
+from bot.discord_bot.layout import picks_text
 from bot.discord_bot.streaming import STILL_WRITING_MARK, WriteBudget
-from bot.pipeline.events import PickDraft
+from bot.pipeline.domain import PickDraft
 from bot.pipeline.pipeline import Pipeline, open_pipeline
 from bot.pipeline.records import Records
 from bot.settings import DiscordSettings

@@ -77,7 +77,7 @@ async def test_the_bot_identifies_without_privileged_intents(
         pass
 
     [identify] = fake_discord.identify_payloads
-    intents = discord.Intents._from_value(identify["intents"])
+    intents = discord.Intents(identify["intents"])
     assert not (intents.members or intents.presences or intents.message_content)
     assert intents.guilds and intents.guild_reactions
     assert intents == bot_intents()

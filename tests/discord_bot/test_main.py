@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import EXIT_CONFIG, EXIT_FAILED, main, run
-from bot.discord_bot.exts.suggest import _render as render
+from bot.discord_bot import layout as render
 from bot.discord_bot.streaming import STILL_WRITING_MARK
-from bot.pipeline.events import SuggestionStatus
+from bot.pipeline.domain import SuggestionStatus
 from bot.pipeline.records import Records, SuggestionRecord
 from bot.settings import DiscordSettings
 from tests.discord_bot.conftest import ALICE, running_bot
-from tests.fakes.discord_server import FakeDiscord, FakeMessage, _ApiError
+from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.ollama_server import FakeOllama, unused_port
 
 
@@ -133,7 +133,7 @@ async def wait_for_record(
     deadline = loop.time() + PROCESS_TIMEOUT
     async with Records.open(sqlite_path) as records:
         while True:
-            stored = await records.get_suggestion(suggestion_id)
+            stored = await records.suggestions.get_suggestion(suggestion_id)
             if stored is not None and check(stored):
                 return stored
             if loop.time() > deadline:
@@ -192,7 +192,7 @@ async def test_after_a_kill_the_next_start_finishes_the_reply_and_keeps_the_chec
     assert MARK in original.content and original.custom_ids  # nothing tidied it
     shown = original.content.replace(STILL_WRITING_MARK, "").rstrip()
     async with Records.open(sqlite_path) as records:
-        checkpointed = await records.get_suggestion(1)
+        checkpointed = await records.suggestions.get_suggestion(1)
     assert checkpointed is not None and checkpointed.status is SuggestionStatus.RUNNING
 
     again = BotProcess(fake_discord, slow_ollama, tmp_path / "data")
@@ -240,20 +240,12 @@ async def run_to_exit(bot: BotProcess, discord_url: str | None = None) -> tuple[
     return code, bot.log.read_text()
 
 
-def refuse(status: int, code: int, message: str) -> Callable[..., object]:
-    def handler(*_: object) -> object:
-        raise _ApiError(status, code, message)
-
-    return handler
-
-
 async def test_a_wrong_token_is_one_line(
     fake_discord: FakeDiscord,
     fake_ollama: FakeOllama,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(fake_discord, "_get_me", refuse(401, 0, "401: Unauthorized"))
+    fake_discord.refuse("GET", r"/users/@me", 401, 0, "401: Unauthorized")
     code, output = await run_to_exit(BotProcess(fake_discord, fake_ollama, tmp_path / "data"))
     assert code == EXIT_CONFIG
     assert "Traceback" not in output
@@ -274,9 +266,8 @@ async def test_a_refused_command_sync_names_the_guild_and_the_permission(
     fake_discord: FakeDiscord,
     fake_ollama: FakeOllama,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(fake_discord, "_put_commands", refuse(403, 50001, "Missing Access"))
+    fake_discord.refuse("PUT", r"/applications/\d+/.*commands", 403, 50001, "Missing Access")
     code, output = await run_to_exit(BotProcess(fake_discord, fake_ollama, tmp_path / "data"))
     assert code == EXIT_FAILED
     assert "Traceback" not in output

@@ -269,6 +269,8 @@ class FakeDiscord:
         self.downloads: list[int] = []  # ids of the files fetched over HTTP, in order
         self._followups: dict[str, list[int]] = {}
         self._rate_limits: list[_RateLimitRule] = []
+        # (method, path pattern) -> the error Discord answers such requests with.
+        self._refusals: dict[tuple[str, str], _ApiError] = {}
         self._sessions: list[_GatewaySession] = []
         self._changed = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
@@ -1064,7 +1066,15 @@ class FakeDiscord:
         if recorded.time - interaction.dispatched_at > self.token_lifetime:
             raise _ApiError(401, 50027, "Invalid Webhook Token")
 
+    def refuse(self, method: str, path_pattern: str, status: int, code: int, message: str) -> None:
+        """From now on, answer `method` requests whose API path fully matches the regular
+        expression `path_pattern` with this error, as Discord refuses them."""
+        self._refusals[method, path_pattern] = _ApiError(status, code, message)
+
     def _route(self, recorded: RecordedRequest) -> web.Response:
+        for (method, pattern), refusal in self._refusals.items():
+            if recorded.method == method and re.fullmatch(pattern, recorded.path):
+                raise refusal
         for method, pattern, handler in self._routes():
             if recorded.method != method:
                 continue

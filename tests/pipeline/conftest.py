@@ -1,6 +1,9 @@
-"""Fixtures for the pipeline tests: settings on a temporary DATA_DIR and an open pipeline.
+"""Fixtures for the pipeline tests: settings on a temporary DATA_DIR, the backends
+opened on it, and a pipeline built from them.
 
-Every pipeline test runs once per vector layout, so both keep the same contract.
+Every pipeline test runs once per vector layout, so both keep the same contract. A test
+that needs to break or look into a store takes `backends`: the very objects the
+`pipeline` fixture's parts were given.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.pipeline.pipeline import Pipeline, open_pipeline
+from bot.pipeline.pipeline import Backends, Pipeline, open_backends
 from bot.pipeline.vectors import VectorLayout
 from bot.settings import Settings
 from tests.fakes.ollama_server import FakeOllama
@@ -37,6 +40,12 @@ def settings(fake_ollama: FakeOllama, tmp_path: Path, layout: str) -> Settings:
 
 
 @pytest.fixture
-async def pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
-    async with open_pipeline(settings) as opened:
+async def backends(settings: Settings) -> AsyncIterator[Backends]:
+    async with open_backends(settings) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def pipeline(settings: Settings, backends: Backends) -> AsyncIterator[Pipeline]:
+    async with Pipeline(settings, backends) as opened:
         yield opened

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import InputError
-from bot.pipeline.events import Finished, PicksUpdated, Rating, Retrieved, SuggestionEvent
+from bot.pipeline.domain import Rating
+from bot.pipeline.events import Finished, PicksUpdated, Retrieved, SuggestionEvent
 from bot.pipeline.picks import LeftOut
 from bot.pipeline.pipeline import Pipeline, open_pipeline
 from bot.settings import Settings
 from tests.fakes.ollama_server import DEFAULT_PICKS, MORE_PICKS, FakeOllama
+from tests.pipeline.helpers import stored_picks
 
 DARK = DEFAULT_PICKS[3]
 
@@ -89,8 +91,8 @@ async def test_the_next_prompt_holds_liked_avoided_and_already_suggested_titles(
     assert '- "Dark (2017)"' in prompt[not_again:]  # seen
     retrieved = events[0]
     assert isinstance(retrieved, Retrieved)
-    assert retrieved.liked_titles == ("Arrival (2016): " + DEFAULT_PICKS[0]["description"],)
-    assert retrieved.avoided_titles == 3  # Moon; Leftovers and Dark
+    assert retrieved.liked_examples == ("Arrival (2016): " + DEFAULT_PICKS[0]["description"],)
+    assert retrieved.avoided_count == 3  # Moon; Leftovers and Dark
 
 
 async def test_other_members_ratings_never_reach_the_prompt(
@@ -105,7 +107,7 @@ async def test_other_members_ratings_never_reach_the_prompt(
 
 
 async def test_a_repeat_of_a_disliked_or_suggested_title_is_never_shown_and_the_count_holds(
-    pipeline: Pipeline, fake_ollama: FakeOllama
+    pipeline: Pipeline, settings: Settings, fake_ollama: FakeOllama
 ) -> None:
     fake_ollama.picks = [DEFAULT_PICKS[0], DEFAULT_PICKS[1]]
     first = await finished(pipeline, count=2)
@@ -124,8 +126,8 @@ async def test_a_repeat_of_a_disliked_or_suggested_title_is_never_shown_and_the_
     last = events[-1]
     assert isinstance(last, Finished)
     assert [pick.title for pick in last.picks] == ["Moon", "Annihilation"]
-    assert last.left_out == 2
-    stored = await pipeline._records.list_picks("alice", last.suggestion_id)
+    assert last.left_out_count == 2
+    stored = await stored_picks(settings, "alice", last.suggestion_id)
     assert [(p.title, p.shown_position, p.left_out) for p in stored] == [
         ("the leftovers", None, LeftOut.DISLIKED),
         ("Arrival", None, LeftOut.SUGGESTED),
@@ -184,12 +186,12 @@ async def test_history_lists_shown_picks_newest_first_with_ratings(pipeline: Pip
     first = await finished(pipeline)
     await pipeline.rate("alice", first.suggestion_id, Rating.LIKED, position=1)
 
-    history = await pipeline.history("alice")
+    history = await pipeline.past_picks("alice")
 
     assert [pick.title for pick in history] == fake_ollama_picks
     assert [pick.rating for pick in history] == [Rating.LIKED, None, None, None]
     assert history[0].query == "thoughtful sci-fi"
-    assert await pipeline.history("bob") == []
+    assert await pipeline.past_picks("bob") == []
 
 
 async def test_forgetting_history_erases_picks_and_ratings_and_learning(
@@ -199,9 +201,9 @@ async def test_forgetting_history_erases_picks_and_ratings_and_learning(
     await pipeline.rate("alice", first.suggestion_id, Rating.NOT_FOR_ME)
     await finished(pipeline, "bob")
 
-    assert await pipeline.forget_history("alice") == 1
+    assert await pipeline.erase_suggestions("alice") == 1
 
-    assert await pipeline.history("alice") == []
-    assert len(await pipeline.history("bob")) == 4
+    assert await pipeline.past_picks("alice") == []
+    assert len(await pipeline.past_picks("bob")) == 4
     await collect(pipeline)
     assert "Arrival" not in prompt_of(fake_ollama)

@@ -16,7 +16,7 @@ from bot.errors import (
     OllamaStalled,
     OllamaUnreachable,
 )
-from bot.pipeline.events import GenerationStats
+from bot.pipeline.domain import GenerationStats
 from bot.pipeline.ollama import EMBED_BATCH_SIZE, ChatChunk, OllamaClient
 from tests.fakes.ollama_server import (
     DEFAULT_ANSWER,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.pipeline.events import PickDraft
+from bot.pipeline.domain import PickDraft
 from bot.pipeline.picks import (
     AnswerMode,
     LeftOut,

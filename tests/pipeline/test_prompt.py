@@ -1,6 +1,6 @@
 """The prompt's structure: request, history with scores, then the instructions."""
 
-from bot.pipeline.events import MatchedTaste
+from bot.pipeline.domain import MatchedTaste
 from bot.pipeline.prompt import Learned, build_messages, build_request
 
 MATCHES = (

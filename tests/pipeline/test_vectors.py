@@ -1,14 +1,19 @@
-"""The `TasteVectors` contract, run against both layouts in embedded mode.
+"""The `TasteVectors` contract, run against every implementation, and Qdrant's own details.
 
-Where a test is about what is *in* the store (erasure, payloads, leftovers), it reads
-Qdrant itself through a second look at the client, not through `search`.
+The contract tests take `opened` or `vectors` and run once per entry of
+`IMPLEMENTATIONS`; a new store joins by adding one entry (an `Implementation`: how to
+open it on a folder, and how to read everything it holds without its interface).
+Where a test is about what is *in* the store (erasure, leftovers), it reads the
+engine itself through that second look, not through `search`.
 """
 
 import asyncio
 import math
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 from qdrant_client import QdrantClient, models
@@ -16,6 +21,9 @@ from qdrant_client import QdrantClient, models
 from bot.errors import DimensionMismatch, VectorStoreError
 from bot.pipeline.vectors import (
     MemberTastes,
+    PerMemberCollections,
+    QdrantServer,
+    SharedCollection,
     TastePoint,
     TasteVectors,
     VectorLayout,
@@ -23,12 +31,87 @@ from bot.pipeline.vectors import (
     open_taste_vectors,
 )
 
+
+@dataclass(frozen=True)
+class StoredPoint:
+    """One point as the engine holds it, read past the store's interface."""
+
+    id: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OpenedStore:
+    """A store under test, and a look at every point it holds (leftovers included)."""
+
+    vectors: TasteVectors
+    every_point: Callable[[], Awaitable[list[StoredPoint]]]
+
+
+class Implementation(Protocol):
+    """How the contract suite opens one kind of store on a folder (again, for a restart)."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def open(self, folder: Path) -> OpenedStore: ...
+
+
+@dataclass(frozen=True)
+class EmbeddedQdrant:
+    """A Qdrant layout in embedded mode, on a client the test made and can read itself."""
+
+    layout: VectorLayout
+
+    @property
+    def name(self) -> str:
+        return self.layout.value
+
+    async def open(self, folder: Path) -> OpenedStore:
+        client = await asyncio.to_thread(qdrant_client_on, folder)
+        store_class = (
+            SharedCollection if self.layout is VectorLayout.SHARED else PerMemberCollections
+        )
+        # The store runs its calls on its own worker; the test reads only between them.
+        return OpenedStore(
+            store_class(client, workers=1), lambda: asyncio.to_thread(every_qdrant_point, client)
+        )
+
+
+def qdrant_client_on(folder: Path) -> QdrantClient:
+    """An embedded Qdrant client on `folder`, which is created if needed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return QdrantClient(path=str(folder))
+
+
+def every_qdrant_point(client: QdrantClient) -> list[StoredPoint]:
+    """Every point in every collection, reachable or not, with its payload."""
+    points: list[StoredPoint] = []
+    for collection in client.get_collections().collections:
+        records, _ = client.scroll(collection.name, limit=10_000, with_payload=True)
+        points.extend(StoredPoint(int(record.id), record.payload or {}) for record in records)
+    return points
+
+
 LAYOUTS = [VectorLayout.PER_MEMBER, VectorLayout.SHARED]
+IMPLEMENTATIONS: list[Implementation] = [EmbeddedQdrant(layout) for layout in LAYOUTS]
 
 
-def unit(*components: float) -> list[float]:
-    norm = math.sqrt(sum(c * c for c in components))
-    return [c / norm for c in components]
+@pytest.fixture(params=IMPLEMENTATIONS, ids=[i.name for i in IMPLEMENTATIONS])
+def implementation(request: pytest.FixtureRequest) -> Implementation:
+    return request.param
+
+
+@pytest.fixture
+async def opened(tmp_path: Path, implementation: Implementation) -> AsyncIterator[OpenedStore]:
+    store = await implementation.open(tmp_path / "store")
+    yield store
+    await store.vectors.close()
+
+
+@pytest.fixture
+def vectors(opened: OpenedStore) -> TasteVectors:
+    return opened.vectors
 
 
 @pytest.fixture(params=LAYOUTS, ids=[layout.value for layout in LAYOUTS])
@@ -36,35 +119,13 @@ def layout(request: pytest.FixtureRequest) -> VectorLayout:
     return request.param
 
 
-@pytest.fixture
-async def vectors(tmp_path: Path, layout: VectorLayout) -> AsyncIterator[TasteVectors]:
-    store = await open_taste_vectors(layout, path=tmp_path / "qdrant")
-    yield store
-    await store.close()
+def unit(*components: float) -> list[float]:
+    norm = math.sqrt(sum(c * c for c in components))
+    return [c / norm for c in components]
 
 
-def raw_client(store: TasteVectors) -> QdrantClient:
-    client = store._client  # type: ignore[attr-defined]  # the test looks inside on purpose
-    assert isinstance(client, QdrantClient)
-    return client
-
-
-async def every_point(store: TasteVectors) -> list[models.Record]:
-    """Every point in every physical collection, with its payload and vector."""
-
-    def read() -> list[models.Record]:
-        client = raw_client(store)
-        points: list[models.Record] = []
-        for collection in client.get_collections().collections:
-            records, _ = client.scroll(
-                collection.name, limit=10_000, with_payload=True, with_vectors=True
-            )
-            points.extend(records)
-        return points
-
-    # On the store's own worker: embedded Qdrant is not thread-safe.
-    executor = store._executor  # type: ignore[attr-defined]
-    return await asyncio.get_running_loop().run_in_executor(executor, read)
+async def point_ids(opened: OpenedStore) -> set[int]:
+    return {point.id for point in await opened.every_point()}
 
 
 async def search_ids(store: TasteVectors, member: str, vector: list[float]) -> list[int]:
@@ -74,6 +135,9 @@ async def search_ids(store: TasteVectors, member: str, vector: list[float]) -> l
 async def feed(members: Sequence[MemberTastes]) -> AsyncIterator[MemberTastes]:
     for member in members:
         yield member
+
+
+# -- the contract, on every implementation ------------------------------------------------
 
 
 async def test_search_returns_the_most_similar_tastes_best_first(vectors: TasteVectors) -> None:
@@ -98,23 +162,15 @@ async def test_a_member_never_finds_or_removes_another_members_tastes(
     assert await vectors.taste_ids("bob") == set()
 
 
-async def test_deleted_tastes_are_erased_from_the_store_itself(vectors: TasteVectors) -> None:
+async def test_deleted_tastes_are_erased_from_the_store_itself(opened: OpenedStore) -> None:
+    vectors = opened.vectors
     await vectors.store("alice", [TastePoint(1, unit(1, 0)), TastePoint(2, unit(0, 1))])
     await vectors.store("bob", [TastePoint(3, unit(1, 0))])
     await vectors.delete("alice", [1])
-    assert {int(p.id) for p in await every_point(vectors)} == {2, 3}
+    assert await point_ids(opened) == {2, 3}
     await vectors.delete_member("alice")
-    assert {int(p.id) for p in await every_point(vectors)} == {3}
+    assert await point_ids(opened) == {3}
     assert await vectors.search("alice", unit(1, 0), 3) == []
-
-
-async def test_points_carry_ids_only_never_the_tastes_text(
-    vectors: TasteVectors, layout: VectorLayout
-) -> None:
-    await vectors.store("alice", [TastePoint(7, unit(1, 0))])
-    [point] = await every_point(vectors)
-    expected = {"taste_id": 7} | ({"member_id": "alice"} if layout is VectorLayout.SHARED else {})
-    assert point.payload == expected
 
 
 async def test_a_vector_of_another_size_is_a_dimension_mismatch_naming_reindex(
@@ -148,15 +204,16 @@ async def test_census_counts_each_members_vectors_and_the_strangers(
 
 
 async def test_rebuild_replaces_everything_and_removes_absent_members(
-    vectors: TasteVectors,
+    opened: OpenedStore,
 ) -> None:
+    vectors = opened.vectors
     await vectors.store("alice", [TastePoint(1, unit(1, 0, 0))])
     await vectors.store("bob", [TastePoint(2, unit(1, 0, 0))])
     report = await vectors.rebuild(feed([MemberTastes("alice", [TastePoint(5, unit(0, 1))])]))
     assert (report.members, report.vectors, report.removed_members) == (1, 1, 1)
     assert await search_ids(vectors, "alice", unit(0, 1)) == [5]
     assert await vectors.search("bob", unit(0, 1), 3) == []
-    assert {int(p.id) for p in await every_point(vectors)} == {5}
+    assert await point_ids(opened) == {5}
     assert (await vectors.census(["alice"])).dimensions == {"alice": 2}
 
 
@@ -178,9 +235,10 @@ async def test_every_member_stays_searchable_while_a_rebuild_runs(vectors: Taste
 
 
 async def test_a_rebuild_that_dies_half_way_leaves_the_old_index_and_a_rerun_finishes(
-    tmp_path: Path, layout: VectorLayout
+    tmp_path: Path, implementation: Implementation
 ) -> None:
-    store = await open_taste_vectors(layout, path=tmp_path / "q")
+    opened = await implementation.open(tmp_path / "q")
+    store = opened.vectors
     await store.store("alice", [TastePoint(1, unit(1, 0))])
     await store.store("bob", [TastePoint(2, unit(1, 0))])
 
@@ -192,49 +250,67 @@ async def test_a_rebuild_that_dies_half_way_leaves_the_old_index_and_a_rerun_fin
         await store.rebuild(dies())
     await store.close()
 
-    store = await open_taste_vectors(layout, path=tmp_path / "q")
+    opened = await implementation.open(tmp_path / "q")
+    store = opened.vectors
     try:
         await store.tidy()
         assert await store.taste_ids("alice") == {1}
         assert await store.taste_ids("bob") == {2}
-        assert len(await every_point(store)) == 2  # nothing half-built is left
+        assert len(await opened.every_point()) == 2  # nothing half-built is left
         new = [MemberTastes("alice", [TastePoint(1, unit(0, 1))])]
         new.append(MemberTastes("bob", [TastePoint(2, unit(0, 1))]))
         await store.rebuild(feed(new))
         assert await search_ids(store, "bob", unit(0, 1)) == [2]
-        assert len(await every_point(store)) == 2
+        assert len(await opened.every_point()) == 2
     finally:
         await store.close()
+
+
+async def test_vectors_survive_a_restart(tmp_path: Path, implementation: Implementation) -> None:
+    store = (await implementation.open(tmp_path / "q")).vectors
+    await store.store("alice", [TastePoint(1, unit(1, 0))])
+    await store.close()
+    reopened = (await implementation.open(tmp_path / "q")).vectors
+    try:
+        assert await search_ids(reopened, "alice", unit(1, 0)) == [1]
+    finally:
+        await reopened.close()
+
+
+# -- Qdrant: the payload, the layouts, names and opening ---------------------------------
+
+
+async def test_points_carry_ids_only_never_the_tastes_text(
+    tmp_path: Path, layout: VectorLayout
+) -> None:
+    opened = await EmbeddedQdrant(layout).open(tmp_path / "q")
+    try:
+        await opened.vectors.store("alice", [TastePoint(7, unit(1, 0))])
+        [point] = await opened.every_point()
+    finally:
+        await opened.vectors.close()
+    expected = {"taste_id": 7} | ({"member_id": "alice"} if layout is VectorLayout.SHARED else {})
+    assert point.payload == expected
 
 
 async def test_rebuild_moves_the_tastes_to_the_other_layout(
     tmp_path: Path, layout: VectorLayout
 ) -> None:
     other = VectorLayout.SHARED if layout is VectorLayout.PER_MEMBER else VectorLayout.PER_MEMBER
-    store = await open_taste_vectors(other, path=tmp_path / "q")
+    store = (await EmbeddedQdrant(other).open(tmp_path / "q")).vectors
     await store.store("alice", [TastePoint(1, unit(1, 0))])
     await store.close()
 
-    store = await open_taste_vectors(layout, path=tmp_path / "q")
+    opened = await EmbeddedQdrant(layout).open(tmp_path / "q")
+    store = opened.vectors
     try:
         assert (await store.census(["alice"])).other_layout == 1
         await store.rebuild(feed([MemberTastes("alice", [TastePoint(1, unit(1, 0))])]))
         census = await store.census(["alice"])
         assert (census.vectors, census.other_layout) == ({"alice": 1}, 0)
-        assert len(await every_point(store)) == 1
+        assert len(await opened.every_point()) == 1
     finally:
         await store.close()
-
-
-async def test_vectors_survive_a_restart(tmp_path: Path, layout: VectorLayout) -> None:
-    store = await open_taste_vectors(layout, path=tmp_path / "q")
-    await store.store("alice", [TastePoint(1, unit(1, 0))])
-    await store.close()
-    reopened = await open_taste_vectors(layout, path=tmp_path / "q")
-    try:
-        assert await search_ids(reopened, "alice", unit(1, 0)) == [1]
-    finally:
-        await reopened.close()
 
 
 async def test_a_first_release_collection_is_adopted_behind_its_alias(tmp_path: Path) -> None:
@@ -244,29 +320,45 @@ async def test_a_first_release_collection_is_adopted_behind_its_alias(tmp_path: 
         vectors_config=models.VectorParams(size=2, distance=models.Distance.COSINE),
     )
     client.upsert("tastes_m_alice", [models.PointStruct(id=4, vector=unit(1, 0), payload={})])
-    client.close()
-    store = await open_taste_vectors(VectorLayout.PER_MEMBER, path=tmp_path / "q")
+    store = PerMemberCollections(client, workers=1)
     try:
         assert await store.tidy() == 0
         assert await search_ids(store, "alice", unit(1, 0)) == [4]
         await store.rebuild(feed([MemberTastes("alice", [TastePoint(4, unit(0, 1))])]))
-        names = {c.name for c in raw_client(store).get_collections().collections}
+        names = {c.name for c in client.get_collections().collections}
         assert names == {"tastes_m_alice__g1"}
     finally:
         await store.close()
 
 
-async def test_a_second_process_on_the_same_folder_is_told_what_to_do(
-    vectors: TasteVectors, tmp_path: Path, layout: VectorLayout
+async def test_open_taste_vectors_opens_the_configured_layout(
+    tmp_path: Path, layout: VectorLayout
 ) -> None:
-    with pytest.raises(VectorStoreError, match=r"in use by another suggest\.watch process"):
-        await open_taste_vectors(layout, path=tmp_path / "qdrant")
+    store = await open_taste_vectors(layout, path=tmp_path / "q")
+    try:
+        assert store.layout is layout
+        await store.store("alice", [TastePoint(1, unit(1, 0))])
+        assert await search_ids(store, "alice", unit(1, 0)) == [1]
+    finally:
+        await store.close()
+
+
+async def test_a_second_process_on_the_same_folder_is_told_what_to_do(
+    tmp_path: Path, layout: VectorLayout
+) -> None:
+    first = await open_taste_vectors(layout, path=tmp_path / "q")
+    try:
+        with pytest.raises(VectorStoreError, match=r"in use by another suggest\.watch process"):
+            await open_taste_vectors(layout, path=tmp_path / "q")
+    finally:
+        await first.close()
 
 
 @pytest.mark.filterwarnings("ignore:Failed to obtain server version")
 async def test_an_unreachable_server_is_a_vector_store_error() -> None:
+    server = QdrantServer("http://127.0.0.1:9", api_key=None, timeout=5)
     with pytest.raises(VectorStoreError, match=re.escape("vector store at http://127.0.0.1:9")):
-        await open_taste_vectors(VectorLayout.PER_MEMBER, url="http://127.0.0.1:9")
+        await open_taste_vectors(VectorLayout.PER_MEMBER, server=server)
 
 
 def test_member_places_are_readable_for_ids_and_hashed_for_anything_else() -> None:
@@ -280,8 +372,7 @@ async def test_the_shared_layout_asks_for_a_tenant_index_and_graphs_per_member(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Embedded Qdrant accepts these and ignores them, so the test records the requests.
-    store = await open_taste_vectors(VectorLayout.SHARED, path=tmp_path / "q")
-    client = raw_client(store)
+    client = QdrantClient(path=str(tmp_path / "q"))
     asked: dict[str, dict[str, object]] = {}
     for method in ("create_collection", "create_payload_index"):
         real = getattr(client, method)
@@ -291,6 +382,7 @@ async def test_the_shared_layout_asks_for_a_tenant_index_and_graphs_per_member(
             return _real(*args, **kwargs)
 
         monkeypatch.setattr(client, method, spy)
+    store = SharedCollection(client, workers=1)
     try:
         await store.store("alice", [TastePoint(1, unit(1, 0))])
     finally:
@@ -299,3 +391,14 @@ async def test_the_shared_layout_asks_for_a_tenant_index_and_graphs_per_member(
     assert isinstance(hnsw, models.HnswConfigDiff) and (hnsw.m, hnsw.payload_m) == (0, 16)
     index = asked["create_payload_index"]["field_schema"]
     assert isinstance(index, models.KeywordIndexParams) and index.is_tenant is True
+
+
+def test_a_store_missing_part_of_the_contract_cannot_be_made() -> None:
+    class Forgetful(TasteVectors):
+        layout = VectorLayout.PER_MEMBER
+
+        async def store(self, member_id: str, points: Sequence[TastePoint]) -> None:
+            return None
+
+    with pytest.raises(TypeError, match="abstract"):
+        Forgetful()  # type: ignore[abstract]

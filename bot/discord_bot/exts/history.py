@@ -9,23 +9,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import NO_PINGS, escaped
+from bot import presentation as say
+from bot.discord_bot import NO_PINGS
 from bot.discord_bot.client import SuggestWatchBot
+from bot.discord_bot.layout import DISCORD
 from bot.discord_bot.streaming import MESSAGE_LIMIT, split_message
 from bot.errors import InputError, SuggestWatchError
-from bot.pipeline.events import HistoryPick, Rating
-from bot.pipeline.pipeline import HISTORY_LIMIT, label
+from bot.pipeline.domain import PastPick, Rating, label
+from bot.pipeline.pipeline import PAST_PICKS_LIMIT
 
 log = logging.getLogger(__name__)
 
 AUTOCOMPLETE_LIMIT = 25  # Discord shows at most 25 choices
 CHOICE_NAME_LIMIT = 100
 CLEAR = "clear"
-RATING_LABELS = {
-    Rating.LIKED: "👍 liked",
-    Rating.NOT_FOR_ME: "👎 not for me",
-    Rating.SEEN: "👁️ seen it",
-}
 RATING_CHOICES = [
     app_commands.Choice(name="Liked it", value=Rating.LIKED.value),
     app_commands.Choice(name="Not for me", value=Rating.NOT_FOR_ME.value),
@@ -36,20 +33,13 @@ RATING_CHOICES = [
 _PICK_REFERENCE = re.compile(r"^#?(\d+)(?:\s*[:.\s]\s*(\d+))?$")
 
 
-def history_pages(picks: list[HistoryPick]) -> list[str]:
+def history_pages(picks: list[PastPick]) -> list[str]:
     """The member's picks grouped under their request, each with its rating."""
     if not picks:
-        return ["You have no picks yet. Ask for some with `/suggest`."]
-    lines = [f"**Your {len(picks)} most recent picks** (rate one with `/rate`):"]
-    current: int | None = None
-    for pick in picks:
-        if pick.suggestion_id != current:
-            current = pick.suggestion_id
-            query = escaped(pick.query)
-            lines.append(f"\n`#{pick.suggestion_id}` “{query}” · {pick.created_at:%Y-%m-%d}")
-        rating = RATING_LABELS[pick.rating] if pick.rating else "not rated"
-        title = escaped(label(pick))
-        lines.append(f"{pick.position}. {title} — {rating}")
+        return [say.no_picks_yet("`/suggest`")]
+    lines = [f"{say.history_heading(len(picks), DISCORD)} (rate one with `/rate`):"]
+    for heading, picks_in_request in say.history_groups(picks, DISCORD):
+        lines += [f"\n{heading}", *picks_in_request]
     return split_message("\n".join(lines), MESSAGE_LIMIT)
 
 
@@ -65,8 +55,9 @@ def parse_pick_reference(text: str) -> tuple[int, int | None]:
     return int(found[1]), position
 
 
-def pick_choice(pick: HistoryPick) -> app_commands.Choice[str]:
-    rating = f" — {RATING_LABELS[pick.rating]}" if pick.rating else ""
+def pick_choice(pick: PastPick) -> app_commands.Choice[str]:
+    # An unrated pick is offered by its title alone: choices stay short.
+    rating = f": {say.rating_text(pick.rating)}" if pick.rating else ""
     name = f"#{pick.suggestion_id} · {pick.position}. {label(pick)}{rating}"
     if len(name) > CHOICE_NAME_LIMIT:
         name = name[: CHOICE_NAME_LIMIT - 1] + "…"
@@ -82,7 +73,7 @@ class History(commands.Cog):
     @app_commands.command(name="history", description="Your recent picks and ratings (only you)")
     async def history(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        picks = await self.bot.pipeline.history(str(interaction.user.id), HISTORY_LIMIT)
+        picks = await self.bot.pipeline.past_picks(str(interaction.user.id), PAST_PICKS_LIMIT)
         pages = history_pages(picks)
         await interaction.edit_original_response(content=pages[0], allowed_mentions=NO_PINGS)
         for page in pages[1:]:
@@ -104,12 +95,11 @@ class History(commands.Cog):
             str(interaction.user.id), suggestion_id, chosen, position
         )
         lines = [
-            f"{record.shown_position}. {escaped(label(record))} — "
-            + (RATING_LABELS[record.rating] if record.rating else "not rated")
+            say.rated_pick(record.shown_position, label(record), record.rating, DISCORD)
             for record in rated
         ]
         await interaction.edit_original_response(
-            content="Saved. Your ratings shape your next picks.\n" + "\n".join(lines),
+            content="\n".join([f"Saved. {say.RATINGS_SHAPE_PICKS}", *lines]),
             allowed_mentions=NO_PINGS,
         )
 
@@ -118,7 +108,7 @@ class History(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         try:
-            picks = await self.bot.pipeline.history(str(interaction.user.id), HISTORY_LIMIT)
+            picks = await self.bot.pipeline.past_picks(str(interaction.user.id), PAST_PICKS_LIMIT)
         except SuggestWatchError as exc:
             log.warning("Autocomplete of /rate failed: %s", exc)
             return []

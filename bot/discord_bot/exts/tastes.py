@@ -8,12 +8,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import NO_PINGS, escaped
+from bot import presentation as say
+from bot.discord_bot import NO_PINGS
 from bot.discord_bot.client import SuggestWatchBot
 from bot.discord_bot.error_handler import handle_command_error
+from bot.discord_bot.layout import DISCORD, code_span
 from bot.discord_bot.streaming import MESSAGE_LIMIT, split_message
 from bot.errors import SuggestWatchError, TasteNotFound
-from bot.pipeline.events import Taste
+from bot.pipeline.domain import Taste
 
 log = logging.getLogger(__name__)
 
@@ -22,34 +24,23 @@ AUTOCOMPLETE_LIMIT = 25  # Discord shows at most 25 choices
 CHOICE_NAME_LIMIT = 100
 CONFIRM_TIMEOUT_SECONDS = 60.0
 EXPIRED_CONFIRMATION = "No answer in time, so your tastes are kept. Ask again to forget them."
+FORGOT_TASTES = "Forgot your tastes."
 EXPIRED_HISTORY_CONFIRMATION = (
-    "Forgot your tastes. No answer in time, so your history and ratings are kept."
+    f"{FORGOT_TASTES} No answer in time, so your history and ratings are kept."
 )
+ADD_TASTE = "`/prefer`"
 
 
 def member_id_of(interaction: discord.Interaction) -> str:
     return str(interaction.user.id)
 
 
-# A taste whose vector is not written yet (a crash, or Ollama away): it is kept, and
-# becomes searchable by itself once Ollama answers.
-PENDING_MARK = " *(not searchable yet)*"
-
-
-def quote(text: str) -> str:
-    """A taste shown inline, safe from breaking out of its code span."""
-    return "`" + text.replace("`", "ʹ") + "`"
-
-
 def list_tastes(tastes: list[Taste]) -> list[str]:
     """The member's tastes, numbered by the id /forget takes, split into messages."""
     if not tastes:
-        return ["You have no tastes yet. Add one with `/prefer`."]
-    lines = [f"**Your {len(tastes)} taste(s)** (remove one with `/forget`):"]
-    lines += [
-        f"`#{taste.id}` {escaped(taste.text)}{PENDING_MARK if taste.is_pending else ''}"
-        for taste in tastes
-    ]
+        return [say.no_tastes(ADD_TASTE)]
+    lines = [f"{say.tastes_heading(len(tastes), DISCORD)} (remove one with `/forget`):"]
+    lines += [say.taste_line(taste, DISCORD) for taste in tastes]
     return split_message("\n".join(lines), MESSAGE_LIMIT)
 
 
@@ -109,17 +100,17 @@ class ConfirmForgetAll(_PrivateConfirmation):
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         self.stop()
         await interaction.response.defer()
-        removed = await self.bot.pipeline.forget_all(self.member_id)
-        done = f"Forgot all {removed} of your tastes."
-        suggestions = await self.bot.pipeline.count_history(self.member_id)
-        if suggestions == 0:
+        done = say.forgot_all(await self.bot.pipeline.forget_all(self.member_id))
+        question = say.erase_history_question(
+            await self.bot.pipeline.count_suggestions(self.member_id)
+        )
+        if question is None:
             await interaction.edit_original_response(
                 content=done, view=None, allowed_mentions=NO_PINGS
             )
             return
         await interaction.edit_original_response(
-            content=f"{done}\nAlso erase your history: {suggestions} suggestion(s), their "
-            "picks and your ratings? Your next picks will not learn from them.",
+            content=f"{done}\n{question}",
             view=ConfirmForgetHistory(self.bot, self.member_id, interaction),
             allowed_mentions=NO_PINGS,
         )
@@ -128,7 +119,7 @@ class ConfirmForgetAll(_PrivateConfirmation):
     async def cancel(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         self.stop()
         await interaction.response.edit_message(
-            content="Kept your tastes.", view=None, allowed_mentions=NO_PINGS
+            content=say.KEPT_TASTES, view=None, allowed_mentions=NO_PINGS
         )
 
 
@@ -141,10 +132,9 @@ class ConfirmForgetHistory(_PrivateConfirmation):
     async def erase(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         self.stop()
         await interaction.response.defer()
-        removed = await self.bot.pipeline.forget_history(self.member_id)
+        removed = await self.bot.pipeline.erase_suggestions(self.member_id)
         await interaction.edit_original_response(
-            content=f"Forgot your tastes and erased your history of {removed} suggestion(s) "
-            "and their ratings.",
+            content=f"{FORGOT_TASTES} {say.erased_history(removed)}",
             view=None,
             allowed_mentions=NO_PINGS,
         )
@@ -153,7 +143,7 @@ class ConfirmForgetHistory(_PrivateConfirmation):
     async def keep(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         self.stop()
         await interaction.response.edit_message(
-            content="Forgot your tastes; kept your history and ratings.",
+            content=f"{FORGOT_TASTES} {say.KEPT_HISTORY}",
             view=None,
             allowed_mentions=NO_PINGS,
         )
@@ -172,7 +162,7 @@ class Tastes(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         taste = await self.bot.pipeline.prefer(member_id_of(interaction), text)
         await interaction.edit_original_response(
-            content=f"Saved taste `#{taste.id}`: {quote(taste.text)}", allowed_mentions=NO_PINGS
+            content=say.stored_taste(taste, DISCORD), allowed_mentions=NO_PINGS
         )
 
     @app_commands.command(name="tastes", description="List your tastes (only you see them)")
@@ -194,25 +184,25 @@ class Tastes(commands.Cog):
         found = find_taste(await self.bot.pipeline.tastes(member_id), taste)
         if found is None:
             raise TasteNotFound(
-                f"You have no taste matching {quote(taste)}. "
+                f"You have no taste matching {code_span(taste)}. "
                 "Pick one from the list as you type, or see `/tastes`."
             )
         forgotten = await self.bot.pipeline.forget(member_id, found.id)
         await interaction.edit_original_response(
-            content=f"Forgot taste `#{forgotten.id}`: {quote(forgotten.text)}",
+            content=say.forgot_taste(forgotten, DISCORD),
             allowed_mentions=NO_PINGS,
         )
 
     async def _ask_to_forget_all(self, interaction: discord.Interaction, member_id: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        count = len(await self.bot.pipeline.tastes(member_id))
+        count = await self.bot.pipeline.count_tastes(member_id)
         if count == 0:
             await interaction.edit_original_response(
-                content="You have no tastes to forget.", allowed_mentions=NO_PINGS
+                content=say.NO_TASTES_TO_FORGET, allowed_mentions=NO_PINGS
             )
             return
         await interaction.edit_original_response(
-            content=f"Forget all {count} of your tastes? This cannot be undone.",
+            content=say.forget_all_question(count),
             view=ConfirmForgetAll(self.bot, member_id, interaction),
             allowed_mentions=NO_PINGS,
         )

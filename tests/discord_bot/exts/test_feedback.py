@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.discord_bot.exts.suggest._cog import RATING_EMOJIS
+from bot.discord_bot.reactions import RATING_EMOJIS
 from bot.pipeline.records import FeedbackRecord
 from bot.settings import DiscordSettings
 from tests.discord_bot.conftest import ALICE, BOB, Harness, open_records, running_bot
@@ -24,7 +24,7 @@ async def finished_suggestion(harness: Harness) -> tuple[FakeInteraction, FakeMe
 
 async def feedback_of(settings: DiscordSettings, suggestion_id: int = 1) -> list[FeedbackRecord]:
     async with open_records(settings) as records:
-        return await records.list_feedback(suggestion_id)
+        return await records.suggestions.list_feedback(suggestion_id)
 
 
 async def wait_for_feedback(

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from bot.discord_bot.exts.suggest import _render as render
+from bot.discord_bot import layout as render
 from bot.discord_bot.reactions import KEYCAPS, RATING_EMOJIS
-from bot.pipeline.events import Rating
+from bot.pipeline.domain import Rating
 from bot.pipeline.records import PickRecord
 from tests.discord_bot.conftest import ALICE, BOB, Harness
 from tests.fakes.discord_server import FakeInteraction, FakeMessage
@@ -220,7 +220,7 @@ async def test_rate_offers_the_members_own_picks_and_rates_one(harness: Harness)
     assert typed.autocomplete_choices == [{"name": "#1 · 2. The Leftovers (2014)", "value": "1:2"}]
 
     reply = harness.private_reply(await harness.slash("rate", {"pick": "1:2", "rating": "seen"}))
-    assert "2. The Leftovers (2014) — 👁️ seen it" in reply
+    assert "2. The Leftovers (2014): 👁️ seen it" in reply
     assert await ratings(harness) == [None, Rating.SEEN]
 
     refused = await harness.slash("rate", {"pick": "2:1", "rating": "liked"})  # Bob's
@@ -236,8 +236,8 @@ async def test_history_lists_the_members_picks_with_ratings_privately(harness: H
     reply = harness.private_reply(await harness.slash("history"))
 
     assert "`#1` “heists”" in reply
-    assert "1. Arrival (2016) — 👍 liked" in reply
-    assert "2. The Leftovers (2014) — not rated" in reply
+    assert "1. Arrival (2016): 👍 liked" in reply
+    assert "2. The Leftovers (2014): not rated" in reply
     assert "bob's secret" not in reply
 
 
@@ -253,9 +253,9 @@ async def test_forgetting_all_tastes_offers_to_erase_history_too(harness: Harnes
     await harness.fake.wait_for(lambda: "Also erase your history" in question.content)
     erase, _keep = question.custom_ids
     await harness.press(erase, question)
-    await harness.fake.wait_for(lambda: "erased your history of 1" in question.content)
+    await harness.fake.wait_for(lambda: "Erased your history of 1" in question.content)
 
-    assert await harness.pipeline.history(str(ALICE)) == []
+    assert await harness.pipeline.past_picks(str(ALICE)) == []
     assert question.components == []
 
 
@@ -283,4 +283,4 @@ async def test_an_unanswered_history_question_loses_its_buttons_and_keeps_histor
 
     await harness.fake.wait_for(lambda: question.custom_ids == [])
     assert question.content == loaded.EXPIRED_HISTORY_CONFIRMATION
-    assert len(await harness.pipeline.history(str(ALICE))) == 2
+    assert len(await harness.pipeline.past_picks(str(ALICE))) == 2

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import re
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from bot.discord_bot.exts.suggest import _render as render
+from bot.discord_bot import layout as render
+from bot.discord_bot.client import ShutsDownCleanly
 from bot.discord_bot.streaming import STILL_WRITING_MARK
-from bot.errors import RecordsError, VectorStoreError
-from bot.pipeline.events import SuggestionStatus
+from bot.errors import RecordsError, SuggestWatchError, VectorStoreError
+from bot.pipeline.domain import SuggestionStatus, SuggestionTimings
+from bot.pipeline.events import Failed
 from bot.pipeline.pipeline import Pipeline
 from bot.pipeline.records import OpenReply
 from bot.settings import DiscordSettings
@@ -33,6 +37,7 @@ from tests.discord_bot.conftest import (
 from tests.fakes.discord_server import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.ollama_server import (
     DEFAULT_ANSWER,
+    DEFAULT_PICKS,
     FakeOllama,
     Fault,
     FaultKind,
@@ -76,7 +81,7 @@ def stop_button(message: FakeMessage) -> str:
 
 async def suggestion_status(harness: Harness, suggestion_id: int = 1) -> SuggestionStatus:
     async with open_records(harness.settings) as records:
-        record = await records.get_suggestion(suggestion_id)
+        record = await records.suggestions.get_suggestion(suggestion_id)
     assert record is not None
     return record.status
 
@@ -122,6 +127,26 @@ async def test_the_final_text_is_complete_without_the_mark_or_the_button(
     assert MARK not in original.content
     assert original.components == []
     assert "Rate every pick with 👍 or 👎" in original.content
+
+
+async def test_the_header_and_the_rating_hint_count_the_picks_shown(harness: Harness) -> None:
+    harness.ollama.picks = [DEFAULT_PICKS[0]]  # asked for three, the model wrote one
+
+    interaction = await suggest(harness, "space opera", count=3)
+
+    content = harness.fake.original(interaction.token).content
+    assert content.startswith("🎬 **1 pick for “space opera”**")
+    assert "3 picks" not in content
+    assert "like one with its number (1️⃣)," in content
+    assert "1️⃣–" not in content
+
+
+async def test_the_rating_hint_names_the_range_of_several_picks(harness: Harness) -> None:
+    interaction = await suggest(harness, "space opera", count=2)
+
+    content = harness.fake.original(interaction.token).content
+    assert content.startswith("🎬 **2 picks for “space opera”**")
+    assert "like one with its number (1️⃣–2️⃣)," in content
 
 
 async def test_edits_keep_the_budget_and_show_the_mark_meanwhile(harness: Harness) -> None:
@@ -354,13 +379,21 @@ async def test_a_stall_mid_stream_is_explained(harness: Harness) -> None:
     await assert_still_serving(harness)
 
 
+def failing_suggestions(error: SuggestWatchError) -> Callable[..., AsyncIterator[Failed]]:
+    """In place of `Pipeline.suggest`: every suggestion fails with `error` before any
+    text, as the pipeline reports a store that fails (its own tests show it does)."""
+
+    async def suggest(*_: object, **__: object) -> AsyncIterator[Failed]:
+        yield Failed(None, "", SuggestionStatus.FAILED, error, SuggestionTimings())
+
+    return suggest
+
+
 async def test_a_vector_store_fault_is_explained(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken_search(*_: object, **__: object) -> None:
-        raise VectorStoreError("Qdrant is down")
-
-    monkeypatch.setattr(harness.pipeline._vectors, "search", broken_search)
+    failing = failing_suggestions(VectorStoreError("Qdrant is down"))
+    monkeypatch.setattr(harness.pipeline, "suggest", failing)
 
     interaction = await suggest(harness)
 
@@ -371,10 +404,8 @@ async def test_a_vector_store_fault_is_explained(
 async def test_a_records_fault_is_explained(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken_start(*_: object, **__: object) -> None:
-        raise RecordsError("database is locked")
-
-    monkeypatch.setattr(harness.pipeline._records, "start_suggestion", broken_start)
+    failing = failing_suggestions(RecordsError("database is locked"))
+    monkeypatch.setattr(harness.pipeline, "suggest", failing)
 
     interaction = await suggest(harness)
 
@@ -450,7 +481,7 @@ async def test_a_stopping_bot_gives_each_answer_its_last_edit_and_records_it_can
     assert "Arrival" in original.content
     assert render.RESTARTING in original.content
     async with open_records(settings) as records:
-        stored = await records.get_suggestion(1)
+        stored = await records.suggestions.get_suggestion(1)
     assert stored is not None
     assert stored.status is SuggestionStatus.CANCELLED
     assert stored.text.startswith("1. **Arrival")
@@ -476,3 +507,30 @@ async def test_the_next_start_finishes_a_reply_a_killed_bot_left_open(
     assert MARK not in original.content
     assert original.custom_ids == []
     assert "Arrival" in original.content
+
+
+async def test_shutting_down_stops_and_awaits_the_tidying_of_replies_left_open(
+    fake_discord: FakeDiscord,
+    fake_ollama: FakeOllama,
+    settings: DiscordSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started, ended = asyncio.Event(), asyncio.Event()
+
+    async def slow_open_replies(*_: object) -> list[OpenReply]:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # the records never answer
+        finally:
+            ended.set()
+        return []
+
+    monkeypatch.setattr(Pipeline, "open_replies", slow_open_replies)
+    async with running_bot(fake_discord, fake_ollama, settings) as harness:
+        await asyncio.wait_for(started.wait(), 5)
+        cog = harness.bot.get_cog("Suggest")
+        assert isinstance(cog, ShutsDownCleanly)
+
+        await cog.shut_down()
+
+        assert ended.is_set()  # cancelled and awaited, not left running

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.discord_bot.exts.suggest import _render as render
-from bot.discord_bot.exts.suggest._cog import RATING_EMOJIS
+from bot.discord_bot import layout as render
+from bot.discord_bot.reactions import RATING_EMOJIS
 from bot.discord_bot.streaming import STILL_WRITING_MARK
-from bot.pipeline.events import SuggestionStatus
+from bot.pipeline.domain import SuggestionStatus
 from bot.settings import DiscordSettings
 from tests.discord_bot.conftest import (
     ALICE,
@@ -38,7 +38,7 @@ def channel_messages(fake: FakeDiscord) -> list[FakeMessage]:
 
 async def status_of(settings: DiscordSettings, suggestion_id: int = 1) -> SuggestionStatus:
     async with open_records(settings) as records:
-        record = await records.get_suggestion(suggestion_id)
+        record = await records.suggestions.get_suggestion(suggestion_id)
     assert record is not None
     return record.status
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.discord_bot.exts.suggest._slots import GenerationSlots
+from bot.discord_bot.exts.suggest import GenerationSlots
 from bot.errors import QueueTimeout
 
 

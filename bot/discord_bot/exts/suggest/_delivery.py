@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections import OrderedDict
 
 import discord
 
 from bot.discord_bot import NO_PINGS
 from bot.discord_bot.error_handler import ORIGINAL_IS_WRITTEN, log_fault
-from bot.discord_bot.streaming import WriteWindow
+from bot.discord_bot.streaming import WriteBudget, WriteWindow
 from bot.errors import SuggestWatchError
 from bot.pipeline.pipeline import Pipeline
 
@@ -32,11 +33,35 @@ TOKEN_MARGIN = datetime.timedelta(seconds=30)
 # What Discord answers for a webhook write with a token that is no longer valid.
 INVALID_WEBHOOK_TOKEN = 50027
 UNKNOWN_WEBHOOK = 10015
+# Channels whose write window is kept, the most recently used. A window only matters
+# for the few seconds its budget takes to refill, so a forgotten one costs nothing.
+CHANNEL_WINDOWS_KEPT = 256
 
 
 def is_expired_token(error: discord.HTTPException) -> bool:
     """Discord refused the interaction's token (expired), not the write itself."""
     return error.status == 401 or error.code in (INVALID_WEBHOOK_TOKEN, UNKNOWN_WEBHOOK)
+
+
+class ChannelWindows:
+    """The write window of each channel replies are written through (shared by that
+    channel's replies), for at most `limit` channels: the least recently used goes."""
+
+    def __init__(self, budget: WriteBudget, limit: int = CHANNEL_WINDOWS_KEPT) -> None:
+        self._budget = budget
+        self._limit = limit
+        self._windows: OrderedDict[int, WriteWindow] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    def of(self, channel_id: int) -> WriteWindow:
+        """The channel's window, made if it has none (or it was forgotten)."""
+        window = self._windows.pop(channel_id, None) or WriteWindow(self._budget)
+        self._windows[channel_id] = window
+        while len(self._windows) > self._limit:
+            self._windows.popitem(last=False)
+        return window
 
 
 class MessageLinks:

@@ -14,8 +14,7 @@ answer text is written as soon as it arrives, and the closing edit as soon as th
 reply is finished, unless the budget is already spent.
 
 When the text outgrows one message it continues in follow-up messages
-(`split_message`: markdown-aware, nothing lost). Earlier messages never change their
-split point as text grows: a split depends only on the text before it.
+(`split_message`: markdown-aware, nothing lost).
 """
 
 from __future__ import annotations
@@ -24,18 +23,20 @@ import asyncio
 import contextlib
 import logging
 import math
-import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 import discord
 
+from bot.background import BackgroundTasks
+from bot.discord_bot.streaming.pacing import DISCORD_WRITE_BUDGET, WriteBudget
+from bot.discord_bot.streaming.splitting import MESSAGE_LIMIT, split_message
+
 log = logging.getLogger(__name__)
 
-MESSAGE_LIMIT = 2000  # characters of content in one Discord message
 STILL_WRITING_MARK = "\n\n✍️ *still writing…*"
 # A message Discord keeps refusing (deleted, no permission) is given up after this many
 # tries, so the reply still finishes; the full text is in the records regardless.
@@ -45,61 +46,6 @@ MAX_WRITE_ATTEMPTS = 3
 SLOW_WRITE_SECONDS = 0.25
 
 
-@dataclass(frozen=True, slots=True)
-class WriteBudget:
-    """How many writes Discord accepts for one message within a sliding window."""
-
-    writes: int = 5
-    window: float = 5.0
-
-    def routine_gap(self, interval: float) -> float:
-        """The smallest gap between routine writes: the interval, and slow enough that
-        routine writes alone never fill the window (one slot stays for urgent writes)."""
-        return max(interval, self.window / max(self.writes - 1, 1))
-
-
-DISCORD_WRITE_BUDGET = WriteBudget()
-
-
-class WriteWindow:
-    """Discord's budget for writes shared by several messages (one channel's, on the bot's
-    own token): a write waits for a slot; a slot counts from when its write completed."""
-
-    def __init__(self, budget: WriteBudget, clock: Callable[[], float] = time.monotonic) -> None:
-        self._budget = budget
-        self._clock = clock
-        self._done: deque[float] = deque()
-        self._in_flight = 0
-        self._freed = asyncio.Condition()
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one write's place in the window for the duration of the write."""
-        async with self._freed:
-            while (delay := self._wait_needed()) is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._freed.wait(), delay)
-            self._in_flight += 1
-        try:
-            yield
-        finally:
-            async with self._freed:
-                self._in_flight -= 1
-                self._done.append(self._clock())
-                self._freed.notify_all()
-
-    def _wait_needed(self) -> float | None:
-        """None if a write may start now, else how long until the oldest slot frees."""
-        now = self._clock()
-        while self._done and self._done[0] <= now - self._budget.window:
-            self._done.popleft()
-        if len(self._done) + self._in_flight < self._budget.writes:
-            return None
-        if not self._done:
-            return self._budget.window  # all slots in flight: woken when one completes
-        return self._done[0] + self._budget.window - now
-
-
 class SentMessage(Protocol):
     """What the reply needs of a message it wrote: its id (the rest is the caller's)."""
 
@@ -107,7 +53,6 @@ class SentMessage(Protocol):
     def id(self) -> int: ...
 
 
-EditableMessage = SentMessage  # the name front ends used before
 MessageT = TypeVar("MessageT", bound=SentMessage)
 
 # Edit the first message (the interaction's original response) with this content and view.
@@ -116,137 +61,6 @@ EditFirst = Callable[[str, discord.ui.View | None], Awaitable[MessageT]]
 SendMore = Callable[[str], Awaitable[MessageT]]
 # Edit a follow-up message sent earlier.
 EditMore = Callable[[MessageT, str], Awaitable[object]]
-
-
-# -- splitting ---------------------------------------------------------------------------
-
-FENCE = "```"
-_FENCE_LINE = re.compile(r"^\s*```(\S*)")
-_LIST_LINE = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s")
-# Inline markers, longest first; a single `*` at the start of a line is a bullet.
-_INLINE_MARKER = re.compile(r"`|\*\*|__|~~|\*")
-# Room kept in every piece for the markers a split adds (a closing fence, closed spans).
-_SPLIT_RESERVE = 10
-
-
-def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split `text` into pieces of at most `limit` characters without breaking markdown.
-
-    A split goes at a line break, else at a space outside any bold, italic, struck or
-    code span; a line of a list is only split if it alone is too long, and a message is
-    kept at least half full when a split inside a long paragraph allows it. A code block
-    that crosses a split is closed at the end of one piece and reopened, with its
-    language, at the start of the next; a span that must be cut is closed and reopened
-    the same way. The separator at a split (one newline or space) becomes the message
-    boundary; nothing else is dropped, and nothing is repeated except that markup.
-    """
-    pieces: list[str] = []
-    rest = text
-    carried = _Markup()
-    while len(carried.opener()) + len(rest) > limit:
-        opener = carried.opener()
-        room = limit - len(opener) - _SPLIT_RESERVE
-        if room < 1:  # a tiny limit: no room for markup, plain hard cuts
-            opener, carried, room = "", _Markup(), limit
-        cut, separator = _choose_cut(rest, room)
-        piece = rest[:cut]
-        ending = carried.after(piece)
-        if limit - len(opener) - cut >= _SPLIT_RESERVE:
-            pieces.append(opener + piece + ending.closer())
-            carried = ending
-        else:
-            pieces.append(opener + piece)
-            carried = _Markup()
-        rest = rest[cut + separator :]
-    pieces.append(carried.opener() + rest)
-    return pieces
-
-
-def _choose_cut(text: str, room: int) -> tuple[int, int]:
-    """Where to end the next piece (index) and how many separator characters to drop."""
-    window = text[: room + 1]
-    line_break = window.rfind("\n")
-    line_start = line_break + 1
-    last_line = window[line_start:]
-    space = -1 if _LIST_LINE.match(last_line) else _last_free_space(last_line)
-    space = space + line_start if space >= 0 else -1
-    half = room // 2
-    if line_break >= half:
-        return line_break, 1
-    if space >= half:
-        return space, 1
-    if line_break > 0:
-        return line_break, 1
-    if space > 0:
-        return space, 1
-    any_space = window.rfind(" ")
-    if any_space > 0:
-        return any_space, 1
-    return room, 0
-
-
-def _last_free_space(line: str) -> int:
-    """The last space in `line` outside any inline span, or -1."""
-    for index in range(len(line) - 1, 0, -1):
-        if line[index] == " " and not _open_spans(line[:index]):
-            return index
-    return -1
-
-
-def _open_spans(line_prefix: str) -> list[str]:
-    """The inline markers still open at the end of `line_prefix`, outermost first."""
-    open_markers: list[str] = []
-    in_code = False
-    for match in _INLINE_MARKER.finditer(line_prefix):
-        marker = match.group()
-        if marker == "`":
-            in_code = not in_code
-            continue
-        if in_code:
-            continue
-        if marker == "*" and not line_prefix[: match.start()].strip():
-            continue  # a bullet, not emphasis
-        if marker in open_markers:
-            del open_markers[open_markers.index(marker) :]
-        else:
-            open_markers.append(marker)
-    if in_code:
-        open_markers.append("`")
-    return open_markers
-
-
-@dataclass(frozen=True, slots=True)
-class _Markup:
-    """What is open where a piece ends: a code block (its language) and inline spans."""
-
-    fence: str | None = None  # the language of an open code block ("" for none given)
-    spans: tuple[str, ...] = ()
-
-    def after(self, piece: str) -> _Markup:
-        """What is open at the end of `piece`, which starts with this markup open."""
-        fence = self.fence
-        for line in piece.split("\n"):
-            found = _FENCE_LINE.match(line)
-            if found:
-                fence = None if fence is not None else found.group(1)
-        if fence is not None:
-            return _Markup(fence=fence)
-        last_line = piece.rsplit("\n", 1)[-1]
-        prefix = "".join(self.spans) if "\n" not in piece else ""
-        return _Markup(spans=tuple(_open_spans(prefix + last_line)))
-
-    def closer(self) -> str:
-        if self.fence is not None:
-            return "\n" + FENCE
-        return "".join(reversed(self.spans))
-
-    def opener(self) -> str:
-        if self.fence is not None:
-            return f"{FENCE}{self.fence}\n"
-        return "".join(self.spans)
-
-
-# -- the reply ----------------------------------------------------------------------------
 
 
 @dataclass
@@ -292,6 +106,7 @@ class StreamedReply(Generic[MessageT]):
         self._is_body_shown = False
         self._pages: list[_Page[MessageT]] = [_Page()]
         self._changed = asyncio.Event()
+        self._tasks = BackgroundTasks("streamed reply")
         self._writer: asyncio.Task[None] | None = None
 
     # -- what the reply says -----------------------------------------------------------
@@ -329,7 +144,7 @@ class StreamedReply(Generic[MessageT]):
     def start(self) -> None:
         """Start the writer; the first write goes out at once."""
         if self._writer is None:
-            self._writer = asyncio.create_task(self._write_until_finished())
+            self._writer = self._tasks.start(self._write_until_finished(), name="writer")
             self._wake()
 
     async def finish(self, footer: str = "") -> list[MessageT]:
@@ -347,9 +162,7 @@ class StreamedReply(Generic[MessageT]):
 
     async def abandon(self) -> None:
         """Stop writing without a final edit (the bot is shutting down)."""
-        if self._writer is not None:
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
+        await self._tasks.stop()
 
     # -- the writer ------------------------------------------------------------------------
 
