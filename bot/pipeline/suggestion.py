@@ -134,7 +134,7 @@ class Suggester:
             system_prompt=self._settings.system_prompt,
             query=query,
             matches=retrieved.matches,
-            count=count + self._settings.spare_picks,
+            count=count + lessons.spares(self._settings.spare_picks),
             learned=lessons.learned,
         )
         run = AnswerRun(

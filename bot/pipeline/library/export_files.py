@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.pipeline.events import Rating
+from bot.pipeline.domain import Rating
 
 MAX_TITLE_CHARS = 200  # as long as a pick's title may be
 EARLIEST_YEAR = 1870

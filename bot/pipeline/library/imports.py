@@ -34,7 +34,7 @@ from bot.errors import (
     NotAnExport,
     TooManyRows,
 )
-from bot.pipeline.events import Rating
+from bot.pipeline.domain import Rating
 from bot.pipeline.library.export_files import (
     RATING_PRECEDENCE,
     REQUIRED_COLUMNS,
@@ -51,7 +51,8 @@ from bot.pipeline.picks import pick_key
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_ROWS = 20_000
 DEFAULT_MAX_ZIP_ENTRIES = 2_000  # a Letterboxd ZIP holds a file per list the member made
-DEFAULT_MAX_UNZIPPED_BYTES = 64 * 1024 * 1024
+UNZIPPED_RATIO = 8
+DEFAULT_MAX_UNZIPPED_BYTES = DEFAULT_MAX_BYTES * UNZIPPED_RATIO
 _READ_CHUNK = 64 * 1024
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _SNIFFED_BYTES = 4096
@@ -69,6 +70,12 @@ class ImportLimits:
     max_rows: int = DEFAULT_MAX_ROWS
     max_zip_entries: int = DEFAULT_MAX_ZIP_ENTRIES
     max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES
+
+    @classmethod
+    def from_settings(cls, max_bytes: int, max_rows: int) -> ImportLimits:
+        """The limits for IMPORT_MAX_BYTES and IMPORT_MAX_ROWS (a ZIP may unpack to
+        `UNZIPPED_RATIO` times the upload: CSV compresses about that well)."""
+        return cls(max_bytes, max_rows, DEFAULT_MAX_ZIP_ENTRIES, max_bytes * UNZIPPED_RATIO)
 
 
 class ExportSource(StrEnum):

@@ -18,7 +18,7 @@ from bot.errors import (
     NotAnExport,
     TooManyRows,
 )
-from bot.pipeline.events import Rating
+from bot.pipeline.domain import Rating
 from bot.pipeline.library.imports import (
     ExportSource,
     ImportedTitle,
