@@ -30,10 +30,22 @@ not for me, or that you have seen, and titles suggested to you lately are not \
 suggested again.
 • `/history` lists your recent picks with your ratings (only you see it).
 
+**Your library: watchlist and history**
+• **Save to watchlist…** under any answer saves a pick to *your* watchlist \
+(anyone may save from anyone's answer). Titles on it are never offered as new picks.
+• `/watchlist` lists it (only you see it): remove a title, or mark it watched \
+and say how it was.
+• `/import file:` brings in what you have watched elsewhere, so you are never \
+suggested it again and your liked films become examples. From Letterboxd: \
+Settings → Data → Export your data, then attach the ZIP (or one of its CSVs). \
+From IMDb: Your Ratings (or Your Watchlist) → ⋯ → Export, then attach the CSV. \
+Importing the same file again changes nothing; `/import erase:True` removes \
+what you imported.
+
 **Your tastes**
 • `/tastes` lists them (only you see the list).
 • `/forget taste:` removes one (start typing to pick it), or all of them \
-(then you can erase your history and ratings too).
+(then you can erase your history, ratings and library too).
 Nobody else can see or remove your tastes, and your suggestions use only yours.
 """
 
