@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.discord_bot import NO_PINGS
 from bot.discord_bot.client import SuggestWatchBot
+from bot.discord_bot.streaming import MESSAGE_LIMIT, split_message
 
 HELP_TEXT = """\
 **suggest.watch** recommends movies and shows from *your own* stated tastes, \
@@ -30,17 +31,13 @@ not for me, or that you have seen, and titles suggested to you lately are not \
 suggested again.
 • `/history` lists your recent picks with your ratings (only you see it).
 
-**Your library: watchlist and history**
-• **Save to watchlist…** under any answer saves a pick to *your* watchlist \
-(anyone may save from anyone's answer). Titles on it are never offered as new picks.
-• `/watchlist` lists it (only you see it): remove a title, or mark it watched \
-and say how it was.
-• `/import file:` brings in what you have watched elsewhere, so you are never \
-suggested it again and your liked films become examples. From Letterboxd: \
-Settings → Data → Export your data, then attach the ZIP (or one of its CSVs). \
-From IMDb: Your Ratings (or Your Watchlist) → ⋯ → Export, then attach the CSV. \
-Importing the same file again changes nothing; `/import erase:True` removes \
-what you imported.
+**Your library**
+• **Save to watchlist…** under an answer saves that pick to *your* watchlist; \
+`/watchlist` shows it (remove a title, or mark it watched and rate it). \
+Watchlisted titles are never suggested.
+• `/import file:` takes your Letterboxd export ZIP (Settings → Data) or IMDb \
+ratings or watchlist CSV (⋯ → Export): what you saw is never suggested again, \
+what you liked guides your picks. `/import erase:True` undoes it.
 
 **Your tastes**
 • `/tastes` lists them (only you see the list).
@@ -58,9 +55,11 @@ class Help(commands.Cog):
 
     @app_commands.command(name="help", description="What suggest.watch does and how to start")
     async def help(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(
-            HELP_TEXT, ephemeral=True, allowed_mentions=NO_PINGS
-        )
+        # Every feature adds a paragraph: past one message's limit it goes on in more.
+        first, *more = split_message(HELP_TEXT, MESSAGE_LIMIT)
+        await interaction.response.send_message(first, ephemeral=True, allowed_mentions=NO_PINGS)
+        for page in more:
+            await interaction.followup.send(page, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
 async def setup(bot: SuggestWatchBot) -> None:
