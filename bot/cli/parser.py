@@ -78,7 +78,7 @@ def build_parser() -> CommandLine:
     common = common_options()
     parser = CommandLine(
         prog="suggest-watch",
-        description="Movie and show picks from your own tastes, on your local Ollama.",
+        description="Movie and show picks from your own tastes, on your own model server.",
         parents=[common],
     )
     commands = parser.add_subparsers(
@@ -118,7 +118,7 @@ def build_parser() -> CommandLine:
 
     add_library_verbs(add, common)
     add("reindex", "rebuild every member's vectors from the records")
-    add("doctor", "check the settings, DATA_DIR, Ollama, the models, the vector store and SQLite")
+    add("doctor", "check the settings, DATA_DIR, every model host, the vector store and SQLite")
     return parser
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.pipeline.domain import Rating, label
 from bot.pipeline.library.lessons import entry_text, library_lessons, named_first
 from bot.pipeline.library.relevance import most_relevant
-from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.model_client import ModelClient
 from bot.pipeline.picks import LeftOut
 from bot.pipeline.prompt import Learned
 from bot.pipeline.records import PickRecord, PickRecords
@@ -54,7 +54,7 @@ class Learning:
     def __init__(
         self,
         settings: Settings,
-        embedder: OllamaClient,
+        embedder: ModelClient,
         pick_records: PickRecords,
         library_records: LibraryRecords,
     ) -> None:

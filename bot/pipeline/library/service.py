@@ -39,7 +39,7 @@ class MatchState(StrEnum):
 
 
 class Embedder(Protocol):
-    """Embeds texts with a model (the pipeline's Ollama client)."""
+    """Embeds texts with a model (the pipeline's model client)."""
 
     async def embed(self, model: str, texts: list[str]) -> list[list[float]]: ...
 
