@@ -10,10 +10,15 @@ of them is left out of the reply if the model suggests it anyway.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.pipeline.domain import Rating, label
-from bot.pipeline.library.lessons import entry_text, library_lessons, named_first
+from bot.pipeline.library.lessons import (
+    LibraryLessons,
+    entry_text,
+    library_lessons,
+    named_first,
+)
 from bot.pipeline.library.relevance import most_relevant
 from bot.pipeline.model_client import ModelClient
 from bot.pipeline.picks import LeftOut
@@ -34,6 +39,8 @@ class Lessons:
 
     learned: Learned  # what the prompt says
     avoid: dict[str, LeftOut]  # pick keys to leave out of the reply, and why
+    # The same films by their catalogue id (QID): a variant title is still the film.
+    avoid_films: dict[str, LeftOut] = field(default_factory=dict)
     # The library holds more titles to avoid than the prompt can name.
     is_crowded: bool = False
 
@@ -73,26 +80,26 @@ class Learning:
         liked = await self._records.rated_picks(
             member_id, [Rating.LIKED], settings.liked_candidates
         )
-        avoid: dict[str, LeftOut] = {}
-        for pick in disliked:
-            avoid.setdefault(pick.key, LeftOut.DISLIKED)
-        for pick in seen:
-            avoid.setdefault(pick.key, LeftOut.SEEN)
-        for pick in [*recent, *liked]:
-            avoid.setdefault(pick.key, LeftOut.SUGGESTED)
-        # A rating given to a pick in the bot wins over the library's word on that title.
-        rated = {pick.key for pick in [*disliked, *seen, *liked]}
+        avoid, avoid_films = _avoided(disliked, seen, [*recent, *liked])
+        # One film, one identity: a film liked twice is one example.
+        newest_of_each: dict[str, PickRecord] = {}
+        for pick in liked:
+            newest_of_each.setdefault(pick.film_key, pick)
+        liked = list(newest_of_each.values())
+        # A rating given to a pick in the bot wins over the library's word on that film.
+        rated = {key for pick in [*disliked, *seen, *liked] for key in (pick.key, pick.film_key)}
         library = library_lessons(await self._library.lessons(member_id), rated)
-        for key, reason in library.avoid.items():
-            avoid.setdefault(key, reason)
+        _add_library(avoid, avoid_films, library)
         candidates = list(library.liked[: settings.liked_candidates])
         examples = await self._examples(liked, candidates, query_vector)
-        # Each title is named once in the prompt: as liked, disliked, or not to repeat.
-        named = {example.key for example in examples} | {pick.key for pick in disliked}
-        not_again = {pick.key: label(pick) for pick in [*seen, *recent] if pick.key not in named}
+        # Each film is named once in the prompt: as liked, disliked, or not to repeat.
+        named = {example.film_key for example in examples} | {p.film_key for p in disliked}
+        not_again = {
+            pick.film_key: label(pick) for pick in [*seen, *recent] if pick.film_key not in named
+        }
         library_disliked, library_not_again = await self._most_relevant(
             list(library.disliked),
-            [entry for entry in library.not_again if entry.key not in named],
+            [entry for entry in library.not_again if entry.film_key not in named],
             query_vector,
         )
         most = settings.max_avoided_in_prompt
@@ -102,7 +109,7 @@ class Learning:
             not_again=named_first(list(not_again.values()), library_not_again, most),
         )
         is_crowded = len(library.disliked) + len(library.not_again) > most
-        return Lessons(learned, avoid, is_crowded)
+        return Lessons(learned, avoid, avoid_films, is_crowded)
 
     async def _examples(
         self, liked: list[PickRecord], library: list[LibraryEntry], query_vector: list[float]
@@ -169,6 +176,35 @@ class Learning:
             most_relevant(disliked, vectors, query, most),
             most_relevant(not_again, vectors, query, most),
         )
+
+
+def _avoided(
+    disliked: list[PickRecord], seen: list[PickRecord], suggested: list[PickRecord]
+) -> tuple[dict[str, LeftOut], dict[str, LeftOut]]:
+    """Pick keys and QIDs to leave out of the reply, and why (the first reason wins)."""
+    avoid: dict[str, LeftOut] = {}
+    avoid_films: dict[str, LeftOut] = {}
+    for picks, reason in (
+        (disliked, LeftOut.DISLIKED),
+        (seen, LeftOut.SEEN),
+        (suggested, LeftOut.SUGGESTED),
+    ):
+        for pick in picks:
+            avoid.setdefault(pick.key, reason)
+            if pick.qid:
+                avoid_films.setdefault(pick.qid, reason)
+    return avoid, avoid_films
+
+
+def _add_library(
+    avoid: dict[str, LeftOut], avoid_films: dict[str, LeftOut], library: LibraryLessons
+) -> None:
+    """Add the library's titles to leave out, by key and by QID (the first reason wins)."""
+    for entry in [*library.disliked, *library.not_again]:
+        reason = library.avoid[entry.key]
+        avoid.setdefault(entry.key, reason)
+        if entry.qid:
+            avoid_films.setdefault(entry.qid, reason)
 
 
 def pick_text(pick: PickRecord) -> str:

@@ -30,14 +30,15 @@ class LibraryLessons:
 def library_lessons(
     entries: Iterable[LibraryEntry], rated_in_bot: Iterable[str] = ()
 ) -> LibraryLessons:
-    """Sort the member's library titles (most recent first) into what they teach."""
+    """Sort the member's library titles (most recent first) into what they teach;
+    `rated_in_bot` holds the keys and film keys of the films rated as picks."""
     overridden = set(rated_in_bot)
     avoid: dict[str, LeftOut] = {}
     disliked: list[LibraryEntry] = []
     not_again: list[LibraryEntry] = []
     liked: list[LibraryEntry] = []
     for entry in entries:
-        if entry.key in overridden or entry.key in avoid:
+        if entry.key in overridden or entry.film_key in overridden or entry.key in avoid:
             continue
         if entry.rating is Rating.NOT_FOR_ME:
             avoid[entry.key] = LeftOut.DISLIKED

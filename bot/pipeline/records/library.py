@@ -55,6 +55,11 @@ class LibraryEntry:
     rating: Rating | None  # the bot's rating when there is one, else the imported one
     is_imported: bool  # the rating comes from an import
 
+    @property
+    def film_key(self) -> str:
+        """One identity per film (as a pick's): its QID when matched, else its key."""
+        return f"qid:{self.qid}" if self.qid else self.key
+
 
 @dataclass(frozen=True, slots=True)
 class NewTitle:

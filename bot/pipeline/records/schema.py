@@ -133,7 +133,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (pick_id, model)
     );
     """,
-    # 5 (issue 18): each member's library: watchlist, titles marked watched, imports
+    # 5 (issue 15): the film each pick names in the catalogue (Wikidata), and its check.
+    """
+    ALTER TABLE picks ADD COLUMN qid TEXT;          -- the Wikidata item; NULL: not found
+    ALTER TABLE picks ADD COLUMN check_state TEXT;  -- catalogue.CheckState; NULL: no catalogue
+    CREATE INDEX picks_by_member_film ON picks (member_id, qid);
+    """,
+    # 6 (issue 18): each member's library: watchlist, titles marked watched, imports
     # (see records/library.py). One row per member and title; vectors are derived.
     """
     CREATE TABLE library (
