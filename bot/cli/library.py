@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot import presentation as shared
 from bot import presentation_library as say
 from bot.errors import InputError, OllamaError
 from bot.pipeline.domain import Rating
@@ -95,10 +96,17 @@ class LibraryTerminal:
             self.say(say.empty_watchlist(hint))
             return EXIT_OK
         self.say(f"{say.watchlist_heading(listed.total, listed.page, listed.pages)}:")
+        found = await self.library.details(listed.entries)
         for entry in listed.entries:
             self.say(f"  {say.watchlist_line(entry)}")
-            if entry.link:
-                self.say(f"      {entry.link}")
+            details = found.get(entry.id)
+            if details is not None and details.facts is not None:
+                self.say(f"      {shared.film_facts(details.facts)}")
+            links = shared.film_links(details.links) if details and details.links else []
+            if entry.link and not links:
+                links = [("Imported from", entry.link)]
+            for name, url in links:
+                self.say(f"      {name}: {url}")
         return EXIT_OK
 
     async def add(self, member: str, suggestion_id: int, position: int) -> int:

@@ -12,6 +12,7 @@ from bot.cli import EXIT_FAILED, EXIT_OK, build_parser, run
 from bot.settings import Settings
 from tests.fakes.exports import imdb_csv, imdb_row, letterboxd_row, letterboxd_zip
 from tests.fakes.ollama_server import DEFAULT_PICKS, MORE_PICKS, FakeOllama
+from tests.fakes.wikidata_server import FakeWikidata
 
 
 class Session:
@@ -223,3 +224,54 @@ async def test_a_title_saved_to_the_watchlist_is_left_out_of_new_picks(
 
     assert "1. The Leftovers" in cli.out and "2. Moon" in cli.out
     assert "Arrival" not in cli.out.split("Done in")[0].split("picks for")[-1]
+
+
+@pytest.fixture
+def cli_with_catalogue(
+    fake_ollama: FakeOllama, fake_wikidata: FakeWikidata, tmp_path: Path
+) -> Session:
+    return Session(
+        settings_for(
+            fake_ollama,
+            tmp_path,
+            catalogue="wikidata",
+            wikidata_api_url=fake_wikidata.api_url,
+            catalogue_contact="owner@example.org",
+        )
+    )
+
+
+async def test_with_the_catalogue_an_import_is_matched_and_the_unmatched_listed(
+    cli_with_catalogue: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "ratings.csv"
+    path.write_bytes(
+        imdb_csv(
+            [
+                imdb_row("tt9000001", "Arrival", 2016, 9),
+                imdb_row("tt0000042", "Moon", 2009, 3),  # the catalogue's Moon has another id
+                imdb_row("tt0000043", "Stalker", 1979, 10),  # not in the catalogue
+            ]
+        )
+    )
+
+    assert await cli_with_catalogue("import", str(path)) == EXIT_OK
+
+    out = cli_with_catalogue.out
+    assert "Matched 1 of 3 titles to the film catalogue; 2 not matched" in out
+    listed = out[out.index("Not found in the film catalogue") :]
+    assert "Moon (2009)" in listed and "Stalker (1979)" in listed and "Arrival" not in listed
+
+
+async def test_with_the_catalogue_the_watchlist_shows_facts_and_links(
+    cli_with_catalogue: Session,
+) -> None:
+    await cli_with_catalogue("suggest", "sci-fi", "-n", "2")
+    await cli_with_catalogue("watchlist", "add", "1", "--pick", "1")
+
+    assert await cli_with_catalogue("watchlist") == EXIT_OK
+
+    assert "film · 116 min · science fiction, drama · directed by Mara Quill" in (
+        cli_with_catalogue.out
+    )
+    assert "IMDb: https://www.imdb.com/title/tt9000001/" in cli_with_catalogue.out

@@ -1,61 +1,32 @@
-"""Matching library titles to the film catalogue (grounding's `Catalogue`).
+"""Library titles in the film catalogue (grounding's `Catalogue`): matching, and details.
 
 A title is looked up by its title, year and kind, as a pick is. A title imported from
 IMDb carries its `tt` id: the item found must carry the same IMDb id (P345), or the
 title counts as not found rather than matched to another film of the same name.
+Lookups go through the catalogue's cache, so showing a watchlist again asks Wikidata
+nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
-
+from bot.pipeline.catalogue.grounding import PickLookups
+from bot.pipeline.catalogue.items import Kind
+from bot.pipeline.catalogue.lookup import CheckState, Lookup
 from bot.pipeline.library.service import MatchState
-
-NOT_CHECKED = "not_checked"  # grounding's CheckState.NOT_CHECKED
-Kind = Literal["movie", "show"]
-
-
-class FoundLinks(Protocol):
-    """The links of a found item (grounding's `FilmLinks`)."""
-
-    @property
-    def imdb(self) -> str | None: ...
-
-
-class FoundItem(Protocol):
-    """The catalogue's answer for one title (grounding's `Lookup`)."""
-
-    @property
-    def state(self) -> str: ...
-
-    @property
-    def qid(self) -> str | None: ...
-
-    @property
-    def links(self) -> FoundLinks | None: ...
-
-    @property
-    def is_found(self) -> bool: ...
-
-
-class TitleLookups(Protocol):
-    """What matching needs of the catalogue (`Catalogue` is one)."""
-
-    async def lookup(self, title: str, year: int | None, kind: Any) -> Any: ...
 
 
 class CatalogueMatcher:
-    """A `TitleMatcher` over the catalogue."""
+    """A `TitleMatcher` over the catalogue, which also gives a found title's details."""
 
-    def __init__(self, catalogue: TitleLookups) -> None:
+    def __init__(self, catalogue: PickLookups) -> None:
         self._catalogue = catalogue
 
     async def match(
         self, title: str, year: int | None, kind: str | None, imdb_id: str | None
     ) -> tuple[MatchState, str | None]:
         """Matched with its QID, not found, or not checked (the catalogue failed)."""
-        found: FoundItem = await self._catalogue.lookup(title, year, _kind(kind))
-        if found.state == NOT_CHECKED:
+        found = await self._catalogue.lookup(title, year, _kind(kind))
+        if found.state is CheckState.NOT_CHECKED:
             return MatchState.NOT_CHECKED, None
         if not found.is_found or found.qid is None:
             return MatchState.NOT_FOUND, None
@@ -64,6 +35,15 @@ class CatalogueMatcher:
             return MatchState.NOT_FOUND, None  # another film of that name
         return MatchState.MATCHED, found.qid
 
+    async def details(self, title: str, year: int | None, kind: str | None) -> Lookup | None:
+        """The catalogue's facts and links for a title, or None when it is not found."""
+        found = await self._catalogue.lookup(title, year, _kind(kind))
+        return found if found.is_found else None
+
 
 def _kind(kind: str | None) -> Kind | None:
-    return kind if kind in ("movie", "show") else None  # type: ignore[return-value]
+    if kind == "movie":
+        return "movie"
+    if kind == "show":
+        return "show"
+    return None

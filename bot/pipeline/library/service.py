@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
 from bot.errors import ImportTooLarge, InputError
+from bot.pipeline.catalogue.lookup import Lookup
 from bot.pipeline.domain import Rating
 from bot.pipeline.library.imports import ImportLimits, ParsedExport, read_export
 from bot.pipeline.library.lessons import entry_text
@@ -50,6 +51,8 @@ class TitleMatcher(Protocol):
     async def match(
         self, title: str, year: int | None, kind: str | None, imdb_id: str | None
     ) -> tuple[MatchState, str | None]: ...
+
+    async def details(self, title: str, year: int | None, kind: str | None) -> Lookup | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +159,11 @@ class Library:
         member_id: str,
         on_progress: Callable[[MatchProgress], Awaitable[None]] | None = None,
     ) -> MatchProgress:
-        """Look up the member's unchecked titles in the catalogue, a batch at a time."""
+        """Look up the member's unchecked titles in the catalogue (kept a batch at a time,
+        so a crash or a failing catalogue loses at most one batch); `on_progress` hears
+        of every title."""
         matcher = self._matcher
-        checked = not_found = 0
-        total = len(await self._records.unchecked(member_id, self._limits.max_rows))
+        progress = MatchProgress(0, await self._records.count_unchecked(member_id), 0)
         while matcher is not None:
             batch = await self._records.unchecked(member_id, MATCH_BATCH)
             if not batch:
@@ -168,18 +172,19 @@ class Library:
             for entry in batch:
                 state, qid = await matcher.match(entry.title, entry.year, entry.kind, entry.imdb_id)
                 if state is MatchState.NOT_CHECKED:
-                    break
+                    await self._records.set_matches(found)
+                    log.info("Matching %s's titles stopped: the catalogue failed", member_id)
+                    return replace(progress, is_interrupted=True)
                 found[entry.id] = qid
-                not_found += state is MatchState.NOT_FOUND
+                progress = replace(
+                    progress,
+                    checked=progress.checked + 1,
+                    not_found=progress.not_found + (state is MatchState.NOT_FOUND),
+                )
+                if on_progress is not None:
+                    await on_progress(progress)
             await self._records.set_matches(found)
-            checked += len(found)
-            if len(found) < len(batch):
-                progress = MatchProgress(checked, total, not_found, is_interrupted=True)
-                log.info("Matching %s's titles stopped: the catalogue failed", member_id)
-                return progress
-            if on_progress is not None:
-                await on_progress(MatchProgress(checked, total, not_found))
-        return MatchProgress(checked, total, not_found, is_done=True)
+        return replace(progress, is_done=True)
 
     async def embed_titles(self, member_id: str) -> int:
         """Embed the member's titles that have no vector yet, a batch at a time, so the
@@ -221,6 +226,17 @@ class Library:
             member_id, (page - 1) * self._page_size, self._page_size
         )
         return WatchlistPage(tuple(entries), page, pages, total)
+
+    async def details(self, entries: Sequence[LibraryEntry]) -> dict[int, Lookup]:
+        """The catalogue's facts and links for the titles it knows (none without one)."""
+        if self._matcher is None:
+            return {}
+        found: dict[int, Lookup] = {}
+        for entry in entries:
+            details = await self._matcher.details(entry.title, entry.year, entry.kind)
+            if details is not None:
+                found[entry.id] = details
+        return found
 
     async def remove(self, member_id: str, entry_id: int) -> LibraryEntry:
         """Take a title off the member's watchlist."""

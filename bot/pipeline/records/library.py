@@ -257,8 +257,19 @@ class LibraryRecords:
             )
         return [_entry(row) for row in rows]
 
+    async def count_unchecked(self, member_id: str) -> int:
+        """How many of the member's titles the catalogue has not been asked about yet."""
+        async with self._database.read("count the unmatched titles") as reader:
+            row = await reader.fetch_one(
+                "SELECT COUNT(*) FROM library WHERE member_id = ? AND match_state = 'unchecked'",
+                (member_id,),
+            )
+        return int(row[0])
+
     async def set_matches(self, matches: dict[int, str | None]) -> None:
         """Keep what the catalogue said: a QID, or None for not found."""
+        if not matches:
+            return
         async with self._database.transaction("keep the catalogue's matches") as transaction:
             await transaction.execute_many(
                 "UPDATE library SET qid = ?, match_state = ? WHERE id = ?",

@@ -36,6 +36,9 @@ class FakeMatcher:
             return MatchState.NOT_FOUND, None
         return MatchState.MATCHED, f"Q{len(self.asked)}"
 
+    async def details(self, title: str, year: int | None, kind: str | None) -> None:
+        return None
+
 
 @pytest.fixture
 async def records(tmp_path: Path) -> AsyncIterator[Records]:

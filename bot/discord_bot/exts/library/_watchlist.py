@@ -8,11 +8,13 @@ from typing import Any
 
 import discord
 
+from bot import presentation as shared
 from bot import presentation_library as say
 from bot.discord_bot import NO_PINGS
 from bot.discord_bot.error_handler import handle_command_error
 from bot.discord_bot.layout import DISCORD
 from bot.discord_bot.streaming import MESSAGE_LIMIT
+from bot.pipeline.catalogue.lookup import Lookup
 from bot.pipeline.domain import Rating
 from bot.pipeline.library.service import Library, WatchlistPage
 from bot.pipeline.records.library import LibraryEntry
@@ -40,6 +42,19 @@ def page_text(page: WatchlistPage, note: str = "") -> str:
         lines.append(f"{line} · <{entry.link}>" if entry.link else line)
     text = "\n".join(lines)
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
+
+
+def details_text(entry: LibraryEntry, found: Lookup | None) -> str:
+    """A chosen title: its description, and the catalogue's facts and links if it has them."""
+    lines = [DISCORD.strong(DISCORD.member_text(say.title_label(entry.title, entry.year)))]
+    if entry.description:
+        lines.append(DISCORD.member_text(entry.description))
+    if found is not None and found.facts is not None:
+        lines.append(DISCORD.member_text(shared.film_facts(found.facts)))
+    if found is not None and found.links is not None:
+        links = shared.film_links(found.links)
+        lines.append(" · ".join(f"[{name}](<{url}>)" for name, url in links))
+    return "\n".join(lines) + "\n"
 
 
 class WatchlistView(discord.ui.View):
@@ -109,11 +124,20 @@ class WatchlistView(discord.ui.View):
         )
 
     async def _on_choose(self, interaction: discord.Interaction) -> None:
+        # The catalogue may take a moment for a title it has not cached: answer first.
+        await interaction.response.defer()
         values = interaction.data.get("values") if interaction.data else None
         chosen = int(values[0]) if isinstance(values, list) and values else None
         self.chosen = next((entry for entry in self.page.entries if entry.id == chosen), None)
         self.is_asking_rating = False
-        await self._show(interaction)
+        note = ""
+        if self.chosen is not None:
+            found = await self.library.details([self.chosen])
+            note = details_text(self.chosen, found.get(self.chosen.id))
+        self._lay_out()
+        await interaction.edit_original_response(
+            content=page_text(self.page, note), view=self, allowed_mentions=NO_PINGS
+        )
 
     async def _on_remove(self, interaction: discord.Interaction) -> None:
         assert self.chosen is not None
