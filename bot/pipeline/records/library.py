@@ -12,15 +12,19 @@ three is deleted. `match_state` and `qid` say what the catalogue made of the tit
 
 from __future__ import annotations
 
-import sqlite3
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 
 from bot.pipeline.domain import Rating
 from bot.pipeline.records.database import Database, Transaction
-from bot.pipeline.records.rows import now
+from bot.pipeline.records.rows import (
+    ImportCounts,
+    LibraryEntry,
+    NewTitle,
+    WatchlistSource,
+    library_entry_from_row,
+    now,
+)
 
 _COLUMNS = """id, member_id, key, title, year, kind, description, link, imdb_id, qid,
     watchlist_source, COALESCE(rating, imported_rating) AS current_rating,
@@ -28,61 +32,6 @@ _COLUMNS = """id, member_id, key, title, year, kind, description, link, imdb_id,
 _CHUNK = 10_000
 _EMPTY_ROWS = """SELECT id FROM library WHERE member_id = ? AND rating IS NULL
     AND imported_rating IS NULL AND watchlist_source IS NULL"""
-
-
-class WatchlistSource(StrEnum):
-    """How a title came onto the watchlist."""
-
-    BOT = "bot"
-    IMPORT = "import"
-
-
-@dataclass(frozen=True, slots=True)
-class LibraryEntry:
-    """One title of a member's library."""
-
-    id: int
-    member_id: str
-    key: str
-    title: str
-    year: int | None
-    kind: str | None
-    description: str
-    link: str | None
-    imdb_id: str | None
-    qid: str | None
-    is_on_watchlist: bool
-    rating: Rating | None  # the bot's rating when there is one, else the imported one
-    is_imported: bool  # the rating comes from an import
-
-    @property
-    def film_key(self) -> str:
-        """One identity per film (as a pick's): its QID when matched, else its key."""
-        return f"qid:{self.qid}" if self.qid else self.key
-
-
-@dataclass(frozen=True, slots=True)
-class NewTitle:
-    """A title to put in the library: from a pick, or from an export."""
-
-    key: str
-    title: str
-    year: int | None
-    kind: str | None = None
-    description: str = ""
-    link: str | None = None
-    imdb_id: str | None = None
-    imported_rating: Rating | None = None
-    is_on_watchlist: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ImportCounts:
-    """What storing an import changed."""
-
-    added: int
-    updated: int
-    unchanged: int
 
 
 class LibraryRecords:
@@ -156,7 +105,7 @@ class LibraryRecords:
                 f"SELECT {_COLUMNS} FROM library WHERE member_id = ? AND key = ?",
                 (member_id, title.key),
             )
-        return _entry(rows[0])
+        return library_entry_from_row(rows[0])
 
     async def shown_picks(self, suggestion_id: int) -> list[NewTitle]:
         """A suggestion's shown picks in order, as titles anyone may save to their list."""
@@ -187,7 +136,7 @@ class LibraryRecords:
                     ORDER BY watchlisted_at DESC, id DESC LIMIT ? OFFSET ?""",
                 (member_id, limit, offset),
             )
-        return [_entry(row) for row in rows]
+        return [library_entry_from_row(row) for row in rows]
 
     async def count_watchlist(self, member_id: str) -> int:
         """How many titles are on the member's watchlist."""
@@ -213,7 +162,7 @@ class LibraryRecords:
                 f"SELECT {_COLUMNS} FROM library WHERE member_id = ? AND id = ?",
                 (member_id, entry_id),
             )
-        return _entry(rows[0]) if rows else None
+        return library_entry_from_row(rows[0]) if rows else None
 
     async def remove_from_watchlist(self, member_id: str, entry_id: int) -> bool:
         """Take a title off the watchlist; False when it was not on it."""
@@ -245,7 +194,7 @@ class LibraryRecords:
                     ORDER BY COALESCE(rated_at, imported_at, watchlisted_at) DESC, id DESC""",
                 (member_id,),
             )
-        return [_entry(row) for row in rows]
+        return [library_entry_from_row(row) for row in rows]
 
     async def unchecked(self, member_id: str, limit: int) -> list[LibraryEntry]:
         """Titles the catalogue has not been asked about yet, oldest first."""
@@ -255,7 +204,7 @@ class LibraryRecords:
                     WHERE member_id = ? AND match_state = 'unchecked' ORDER BY id LIMIT ?""",
                 (member_id, limit),
             )
-        return [_entry(row) for row in rows]
+        return [library_entry_from_row(row) for row in rows]
 
     async def count_unchecked(self, member_id: str) -> int:
         """How many of the member's titles the catalogue has not been asked about yet."""
@@ -287,7 +236,7 @@ class LibraryRecords:
                     WHERE member_id = ? AND match_state = 'not_found' ORDER BY id""",
                 (member_id,),
             )
-        return [_entry(row) for row in rows]
+        return [library_entry_from_row(row) for row in rows]
 
     async def vectors(self, entry_ids: Iterable[int], model: str) -> dict[int, list[float]]:
         """Stored embeddings of these titles made with `model`."""
@@ -330,7 +279,7 @@ class LibraryRecords:
                     ORDER BY id DESC LIMIT ?""",
                 (member_id, model, limit),
             )
-        return [_entry(row) for row in rows]
+        return [library_entry_from_row(row) for row in rows]
 
     async def store_vectors(self, model: str, vectors: dict[int, list[float]]) -> None:
         """Keep embeddings of library titles made with `model`."""
@@ -435,21 +384,3 @@ async def _delete_empty(transaction: Transaction, member_id: str) -> None:
         f"DELETE FROM library_vectors WHERE entry_id IN ({_EMPTY_ROWS})", (member_id,)
     )
     await transaction.execute(f"DELETE FROM library WHERE id IN ({_EMPTY_ROWS})", (member_id,))
-
-
-def _entry(row: sqlite3.Row) -> LibraryEntry:
-    return LibraryEntry(
-        id=row["id"],
-        member_id=row["member_id"],
-        key=row["key"],
-        title=row["title"],
-        year=row["year"],
-        kind=row["kind"],
-        description=row["description"],
-        link=row["link"],
-        imdb_id=row["imdb_id"],
-        qid=row["qid"],
-        is_on_watchlist=row["watchlist_source"] is not None,
-        rating=Rating(row["current_rating"]) if row["current_rating"] else None,
-        is_imported=bool(row["is_imported"]),
-    )
