@@ -266,3 +266,33 @@ async def test_erasing_imports_keeps_picks_saved_in_the_bot(harness: Harness) ->
     assert "Erased 4 imported titles" in harness.private_reply(erase)
     page = await harness.pipeline.library.watchlist_page(str(ALICE))
     assert [entry.title for entry in page.entries] == ["The Leftovers"]
+
+
+async def test_the_watchlist_turns_its_pages(harness: Harness) -> None:
+    rows = [letterboxd_row(f"Film {n}", 2000 + n) for n in range(12)]
+    await import_file(harness, "watchlist.csv", letterboxd_csv("watchlist.csv", rows))
+
+    listing = await harness.slash("watchlist")
+    [message] = harness.fake.replies(listing.token)
+    assert "Your watchlist: 12 titles** (page 1 of 2)" in message.content
+    await press(harness, message, "Next ▶")
+
+    assert "(page 2 of 2)" in message.content
+    assert message.content.count("`#") == 2
+
+
+async def test_forgetting_all_with_the_history_erases_the_library_too(harness: Harness) -> None:
+    await harness.pipeline.prefer(str(ALICE), "space opera")
+    await import_file(harness, "letterboxd-alice.zip", history_zip())
+
+    interaction = await harness.slash("forget", {"taste": "all"})
+    question = harness.fake.original(interaction.token)
+    assert question is not None
+    yes, _cancel = question.custom_ids
+    await harness.press(yes, question)
+    await harness.fake.wait_for(lambda: "your library of 4 titles" in question.content)
+    erase, _keep = question.custom_ids
+    await harness.press(erase, question)
+    await harness.fake.wait_for(lambda: "and your library of 4 titles." in question.content)
+
+    assert await harness.pipeline.library.count_titles(str(ALICE)) == 0
