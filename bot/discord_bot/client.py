@@ -31,6 +31,7 @@ EXTENSIONS = (
     "bot.discord_bot.exts.suggest",
     "bot.discord_bot.exts.feedback",
     "bot.discord_bot.exts.history",
+    "bot.discord_bot.exts.library",
 )
 SYNC_STATE_FILE = "discord_command_sync.json"
 

@@ -6,7 +6,8 @@
     tastes.TasteWriter      state, list and forget tastes, in both stores at once
     reconcile.Reconciler    finish what a crash or a fault left between the stores
     suggestion.Suggester    check a request, retrieve, prompt, stream and record
-    learning.Learning       what ratings and recent picks teach the next prompt
+    learning.Learning       what ratings, recent picks and the library teach the next prompt
+    library.Library         watchlist, marking watched, imports (`pipeline.library`)
     ratings.Ratings         ratings, past picks, and the messages showing a suggestion
     maintenance.Reindexer   rebuild the vector store from the records
     health.Health           `doctor`'s checks and the start-up warnings
@@ -32,6 +33,9 @@ from bot.pipeline.domain import PastPick, Rating, Taste
 from bot.pipeline.events import SuggestionEvent
 from bot.pipeline.health import Health, HealthCheck
 from bot.pipeline.learning import Learning
+from bot.pipeline.library.imports import ImportLimits
+from bot.pipeline.library.matching import CatalogueMatcher
+from bot.pipeline.library.service import Library
 from bot.pipeline.locks import MemberLocks
 from bot.pipeline.maintenance import Reindexer, ReindexReport
 from bot.pipeline.models import Models, open_models
@@ -90,13 +94,21 @@ class Pipeline:
             settings,
             models,
             Retriever(settings, models, vectors, tastes),
-            Learning(settings, models, picks),
+            Learning(settings, models, picks, records.library),
             suggestions,
             picks,
             backends.owner_id,
             catalogue=backends.catalogue,
         )
         self._ratings = Ratings(suggestions, picks)
+        # The library's own methods are many and its own: the part itself is public.
+        self.library = Library(
+            records.library,
+            ImportLimits.from_settings(settings.import_max_bytes, settings.import_max_rows),
+            CatalogueMatcher(backends.catalogue) if backends.catalogue else None,
+            embedder=models,
+            embed_model=settings.embed_model,
+        )
         self._reindexer = Reindexer(settings, models, tastes, vectors, locks)
         self._health = Health(
             settings,
@@ -203,7 +215,8 @@ class Pipeline:
         return await self._ratings.count_suggestions(member_id)
 
     async def erase_suggestions(self, member_id: str) -> int:
-        """Erase the member's suggestions, picks and ratings; returns how many suggestions."""
+        """Erase the member's suggestions, picks and ratings, and their library (watchlist,
+        marked watched, imports), in one transaction; returns how many suggestions."""
         return await self._ratings.erase_suggestions(member_id)
 
     async def reactions_of(self, member_id: str, suggestion_id: int) -> list[str]:

@@ -14,7 +14,17 @@ from tests.discord_bot.conftest import make_settings, running_bot
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.ollama_server import FakeOllama
 
-COMMANDS = {"help", "prefer", "tastes", "forget", "suggest", "history", "rate"}
+COMMANDS = {
+    "help",
+    "prefer",
+    "tastes",
+    "forget",
+    "suggest",
+    "history",
+    "rate",
+    "watchlist",
+    "import",
+}
 GUILD_SYNC = r"/applications/\d+/guilds/\d+/commands"
 GLOBAL_SYNC = r"/applications/\d+/commands"
 
