@@ -9,6 +9,7 @@
     learning.Learning       what ratings and recent picks teach the next prompt
     ratings.Ratings         ratings, past picks, and the messages showing a suggestion
     maintenance.Reindexer   rebuild the vector store from the records
+    movienight.MovieNights  picks for a group from several members' tastes, and the vote
     health.Health           `doctor`'s checks and the start-up warnings
 
 Every method takes the member's id and touches only that member's data. Open it with
@@ -31,6 +32,8 @@ from bot.pipeline.health import Health, HealthCheck
 from bot.pipeline.learning import Learning
 from bot.pipeline.locks import MemberLocks
 from bot.pipeline.maintenance import Reindexer, ReindexReport
+from bot.pipeline.movienight import MovieNights
+from bot.pipeline.movienight.planning import Blender
 from bot.pipeline.ollama import OllamaClient
 from bot.pipeline.owners import ProcessOwner, remove_files_of_gone_owners
 from bot.pipeline.ratings import CHOICE_SOURCE, PAST_PICKS_LIMIT, Ratings
@@ -79,16 +82,28 @@ class Pipeline:
         self._tastes = TasteWriter(
             settings, ollama, tastes, vectors, locks, on_unsettled=self._reconciler.wake
         )
+        learning = Learning(settings, ollama, picks)
         self._suggester = Suggester(
             settings,
             ollama,
             Retriever(settings, ollama, vectors, tastes),
-            Learning(settings, ollama, picks),
+            learning,
             suggestions,
             picks,
             backends.owner_id,
         )
         self._ratings = Ratings(suggestions, picks)
+        self.movie_nights = MovieNights(
+            settings,
+            ollama,
+            Blender(settings, ollama, vectors, tastes, picks, learning),
+            tastes,
+            suggestions,
+            picks,
+            records.nights,
+            self._ratings,
+            backends.owner_id,
+        )
         self._reindexer = Reindexer(settings, ollama, tastes, vectors, locks)
         self._health = Health(
             settings, ollama, records, vectors, first_reconcile=self._reconciler.wait_for_first_pass
@@ -190,7 +205,9 @@ class Pipeline:
         return await self._ratings.count_suggestions(member_id)
 
     async def erase_suggestions(self, member_id: str) -> int:
-        """Erase the member's suggestions, picks and ratings; returns how many suggestions."""
+        """Erase the member's suggestions, picks, ratings, movie nights and votes; returns
+        how many suggestions."""
+        await self.movie_nights.erase(member_id)
         return await self._ratings.erase_suggestions(member_id)
 
     async def reactions_of(self, member_id: str, suggestion_id: int) -> list[str]:

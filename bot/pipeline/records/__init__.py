@@ -7,6 +7,7 @@ The vector store is derived from these records and can always be rebuilt from th
     ├── .tastes             TasteRecords       tastes.py       tastes and their vector state
     ├── .suggestions        SuggestionRecords  suggestions.py  suggestions, messages, reactions
     ├── .picks              PickRecords        picks.py        picks, ratings, pick vectors, past
+    ├── .nights             NightRecords       nights.py       movie nights, their votes, opt-outs
     └── .schema_version()                      schema.py       MIGRATIONS and `migrate`
     database.py   Database: the connection; every statement runs in `transaction()` or `read()`
     rows.py       the row types handed back (SuggestionRecord, PickRecord, …)
@@ -19,6 +20,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.pipeline.records.database import Database
+from bot.pipeline.records.nights import NightMember, NightPick, NightRecord, NightRecords
 from bot.pipeline.records.picks import PickRecords
 from bot.pipeline.records.rows import (
     FeedbackRecord,
@@ -36,6 +38,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "Database",
     "FeedbackRecord",
+    "NightMember",
+    "NightPick",
+    "NightRecord",
+    "NightRecords",
     "OpenReply",
     "PickRecord",
     "PickRecords",
@@ -58,6 +64,7 @@ class Records:
         self.tastes = TasteRecords(database)
         self.suggestions = SuggestionRecords(database)
         self.picks = PickRecords(database)
+        self.nights = NightRecords(database)
 
     @classmethod
     @asynccontextmanager

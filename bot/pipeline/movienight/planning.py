@@ -1,0 +1,151 @@
+"""Who takes part in a movie night, and what each participant adds to its prompt.
+
+`plan` sorts the members named for a night: the asker is always in; a member who
+opted out of others' nights is left out (the asker is told privately); a member
+without tastes is left out and named. At least MIN_PARTICIPANTS with tastes are
+needed. `Blender.blend` gathers each participant's part: tastes best matching the
+request (the newest without one), liked titles as examples, titles to avoid.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.errors import InputError
+from bot.pipeline.learning import Learning
+from bot.pipeline.movienight.blend import BlendedMember, member_label
+from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.picks import LeftOut
+from bot.pipeline.records import NightRecords, PickRecords, TasteRecords
+from bot.pipeline.vectors import TasteVectors
+from bot.settings import Settings
+
+MIN_PARTICIPANTS = 2
+MAX_MEMBERS = 10
+# What the taste search compares with when the group asked for nothing in particular.
+NO_REQUEST_TEXT = "a film or show for a group movie night"
+
+
+@dataclass(frozen=True, slots=True)
+class NightPlan:
+    """The members named for a night, sorted: who takes part, who does not and why."""
+
+    asker_id: str
+    participants: tuple[str, ...]  # with tastes, the asker first
+    without_tastes: tuple[str, ...]
+    opted_out: tuple[str, ...]
+
+    @property
+    def is_enough(self) -> bool:
+        """Enough members with tastes take part for a night."""
+        return len(self.participants) >= MIN_PARTICIPANTS
+
+
+@dataclass(frozen=True, slots=True)
+class Blend:
+    """Every participant's part of the prompt, the pick keys to leave out of the reply,
+    the taste texts the reply must not repeat, and how long it took."""
+
+    members: tuple[BlendedMember, ...]
+    avoid: dict[str, LeftOut]
+    taste_texts: tuple[str, ...]
+    seconds: float
+
+
+async def plan_night(
+    asker_id: str,
+    member_ids: Sequence[str],
+    tastes: TasteRecords,
+    nights: NightRecords,
+) -> NightPlan:
+    """Sort the named members (the asker first, each once); `InputError` for too many."""
+    named = list(dict.fromkeys([asker_id, *member_ids]))
+    if len(named) > MAX_MEMBERS:
+        raise InputError(
+            f"A movie night takes at most {MAX_MEMBERS} members, you included; "
+            f"{len(named)} were named."
+        )
+    # The asker chose to share their own tastes by asking.
+    opted_out = (await nights.opted_out(named)) - {asker_id}
+    participants: list[str] = []
+    without_tastes: list[str] = []
+    for member_id in named:
+        if member_id in opted_out:
+            continue
+        if await tastes.count_tastes(member_id) > 0:
+            participants.append(member_id)
+        else:
+            without_tastes.append(member_id)
+    return NightPlan(
+        asker_id,
+        tuple(participants),
+        tuple(without_tastes),
+        tuple(member_id for member_id in named if member_id in opted_out),
+    )
+
+
+class Blender:
+    """Gathers what each participant adds to a movie night's prompt."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: OllamaClient,
+        vectors: TasteVectors,
+        tastes: TasteRecords,
+        picks: PickRecords,
+        learning: Learning,
+    ) -> None:
+        self._settings = settings
+        self._embedder = embedder
+        self._vectors = vectors
+        self._tastes = tastes
+        self._picks = picks
+        self._learning = learning
+
+    async def blend(self, participants: Sequence[str], query: str) -> Blend:
+        """Each participant's tastes, liked examples and titles to avoid, labelled in order."""
+        started = time.perf_counter()
+        [vector] = await self._embedder.embed(
+            self._settings.embed_model, [query or NO_REQUEST_TEXT]
+        )
+        members: list[BlendedMember] = []
+        avoid: dict[str, LeftOut] = {}
+        taste_texts: list[str] = []
+        for index, member_id in enumerate(participants):
+            tastes = await self._best_tastes(member_id, vector, bool(query))
+            lessons = await self._learning.lessons_for(member_id, vector)
+            for key, reason in lessons.avoid.items():
+                avoid.setdefault(key, reason)
+            members.append(
+                BlendedMember(
+                    label=member_label(index),
+                    tastes=tuple(tastes),
+                    liked=lessons.learned.liked,
+                    avoid=(*lessons.learned.disliked, *lessons.learned.not_again),
+                )
+            )
+            taste_texts += [taste.text for taste in await self._tastes.list_tastes(member_id)]
+        return Blend(tuple(members), avoid, tuple(taste_texts), time.perf_counter() - started)
+
+    async def _best_tastes(
+        self, member_id: str, vector: list[float], has_request: bool
+    ) -> list[str]:
+        """The member's tastes closest to the request, or their newest without one."""
+        limit = self._settings.retrieval_limit
+        if not has_request:
+            newest = await self._tastes.list_tastes(member_id)
+            return [taste.text for taste in reversed(newest[-limit:])]
+        hits = await self._vectors.search(member_id, vector, limit)
+        found = await self._tastes.get_tastes(member_id, [hit.taste_id for hit in hits])
+        # The best matches even when none is close: each member must count in the blend.
+        best = [found[hit.taste_id].text for hit in hits if hit.taste_id in found]
+        return best or await self._best_tastes(member_id, vector, has_request=False)
+
+
+def avoided_per_member(settings: Settings, participants: int) -> int:
+    """How many titles to avoid the prompt names per participant: the prompt's usual
+    limit shared among them, at least a few each."""
+    return max(5, settings.max_avoided_in_prompt // max(1, participants))
