@@ -31,3 +31,4 @@ class VoteOutcome:
     votes: dict[int, int]  # position -> votes
     is_tie_broken: bool
     members: tuple[NightMember, ...]
+    picks: tuple[NightPick, ...]

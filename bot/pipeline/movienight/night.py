@@ -223,7 +223,7 @@ class MovieNights:
             for member_id in members:
                 by_member.setdefault(member_id, []).append(position)
         await self._nights.decide(night.id, by_member, winner.position, len(tied) > 1)
-        return VoteOutcome(night.id, winner, counts, len(tied) > 1, night.members)
+        return VoteOutcome(night.id, winner, counts, len(tied) > 1, night.members, night.picks)
 
     async def mark_announced(self, night_id: int, announcement_id: int | None) -> None:
         """The winner is announced: the night is done."""

@@ -65,6 +65,7 @@ class NightRecord:
     deadline: datetime | None
     winner_position: int | None
     is_tie_broken: bool
+    announcement_id: int | None
     members: tuple[NightMember, ...]
     picks: tuple[NightPick, ...]
     votes: tuple[tuple[str, int], ...]  # (member id, position), every voter's
@@ -376,6 +377,7 @@ def _night_from_rows(
         deadline=datetime.fromisoformat(row["deadline"]) if row["deadline"] else None,
         winner_position=row["winner_position"],
         is_tie_broken=bool(row["is_tie_broken"]),
+        announcement_id=row["announcement_id"],
         members=tuple(
             NightMember(member["member_id"], member["label"], member["member_suggestion_id"])
             for member in members
