@@ -15,6 +15,7 @@ from typing import TextIO
 
 from bot import presentation as say
 from bot.cli.doctor import doctor
+from bot.cli.night import movie_night, split_members
 from bot.cli.parser import build_parser, check_arguments, default_member
 from bot.cli.terminal import EXIT_FAILED, EXIT_OK, Terminal
 from bot.errors import ConfigError, SuggestWatchError
@@ -55,6 +56,11 @@ async def run(
                     return await terminal.history(member, args.limit)
                 case "suggest":
                     return await terminal.suggest(member, " ".join(args.query), args.count)
+                case "movienight":
+                    members = split_members(args.with_members)
+                    asker = given_member or (members[0] if members else member)
+                    query = " ".join(args.query)
+                    return await movie_night(terminal, asker, members, query, args.count)
                 case "reindex":
                     return await terminal.reindex()
             raise AssertionError(f"unknown command {args.command}")

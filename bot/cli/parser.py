@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.pipeline.domain import Rating
+from bot.pipeline.movienight import DEFAULT_PICKS as NIGHT_DEFAULT_PICKS
+from bot.pipeline.movienight import MAX_PICKS as NIGHT_MAX_PICKS
+from bot.pipeline.movienight import MIN_PICKS as NIGHT_MIN_PICKS
 from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT, PAST_PICKS_LIMIT
 from bot.settings import has_undecodable_bytes
 
@@ -100,6 +103,26 @@ def build_parser() -> CommandLine:
         type=int,
         default=DEFAULT_COUNT,
         help=f"how many picks, {MIN_COUNT}-{MAX_COUNT} (default: %(default)s)",
+    )
+
+    night = add(
+        "movienight",
+        "picks for a group, blended from their tastes (no vote here)",
+        ["--with", "alice,bob", "comedy"],
+    )
+    night.add_argument(
+        "--with",
+        dest="with_members",
+        required=True,
+        help="the members, comma-separated; --member (if given) is always in",
+    )
+    night.add_argument("query", nargs="*", help="what the group is in the mood for (optional)")
+    night.add_argument(
+        "-n",
+        "--count",
+        type=int,
+        default=NIGHT_DEFAULT_PICKS,
+        help=f"how many picks, {NIGHT_MIN_PICKS}-{NIGHT_MAX_PICKS} (default: %(default)s)",
     )
 
     add("tastes", "list your tastes, numbered")
