@@ -12,6 +12,10 @@ stream up to `done`, as the fake served them, and the bot's own time is end to e
 minus that.
 
     .venv/bin/python -m bench.overhead [--quick] [--front pipeline cli discord]
+    .venv/bin/python -m bench.overhead --movienight-only   # section 1b alone
+
+It also times movie night's prompt build for ten participants with 200 tastes and
+1,000 rated titles each (`bench/_movienight.py`), written as a section of its own.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import _common as common
+from bench import _movienight as movie_night
 from bench._harness import (
     EDIT_INTERVAL,
     EMBED_DIM,
@@ -519,8 +524,14 @@ async def run_front(front: str, quick: bool) -> tuple[list[list[object]], list[s
 async def main(argv: Sequence[str] | None = None) -> None:
     parser = common.parser(__doc__.splitlines()[0])
     parser.add_argument("--front", nargs="+", choices=FRONTS, default=list(FRONTS))
+    parser.add_argument(
+        "--movienight-only", action="store_true", help="only movie night's prompt build"
+    )
     args = parser.parse_args(argv)
     common.configure_logging(args.verbose)
+    await movie_night_section(args.quick, write=not args.no_write)
+    if args.movienight_only:
+        return
     rows: list[list[object]] = []
     notes: list[str] = []
     for front in args.front:
@@ -544,6 +555,20 @@ async def main(argv: Sequence[str] | None = None) -> None:
     )
     common.write_section(
         "overhead", "1. Overhead on one suggestion", body, quick=args.quick, write=not args.no_write
+    )
+
+
+async def movie_night_section(quick: bool, *, write: bool) -> None:
+    """Movie night's prompt build for ten participants, as its own section (1b)."""
+    with tempfile.TemporaryDirectory(prefix="bench-movienight-") as tmp:
+        rows, note = await movie_night.prompt_build_rows(Path(tmp))
+    body = "\n\n".join([note, common.table(movie_night.HEADERS, rows)])
+    common.write_section(
+        "overhead-movienight",
+        "1b. Movie night: the blended prompt for ten participants",
+        body,
+        quick=quick,
+        write=write,
     )
 
 

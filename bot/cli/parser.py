@@ -105,26 +105,13 @@ def build_parser() -> CommandLine:
         help=f"how many picks, {MIN_COUNT}-{MAX_COUNT} (default: %(default)s)",
     )
 
-    night = add(
-        "movienight",
-        "picks for a group, blended from their tastes (no vote here)",
-        ["--with", "alice,bob", "comedy"],
+    add_movienight(
+        add(
+            "movienight",
+            "picks for a group, blended from their tastes (no vote here)",
+            ["--with", "alice,bob", "comedy"],
+        )
     )
-    night.add_argument(
-        "--with",
-        dest="with_members",
-        required=True,
-        help="the members, comma-separated; --member (if given) is always in",
-    )
-    night.add_argument("query", nargs="*", help="what the group is in the mood for (optional)")
-    night.add_argument(
-        "-n",
-        "--count",
-        type=int,
-        default=NIGHT_DEFAULT_PICKS,
-        help=f"how many picks, {NIGHT_MIN_PICKS}-{NIGHT_MAX_PICKS} (default: %(default)s)",
-    )
-
     add("tastes", "list your tastes, numbered")
     add_forget(add("forget", "remove one taste by number, or all", ["--all", "--yes"]))
 
@@ -141,6 +128,24 @@ def build_parser() -> CommandLine:
     add("reindex", "rebuild every member's vectors from the records")
     add("doctor", "check the settings, DATA_DIR, Ollama, the models, the vector store and SQLite")
     return parser
+
+
+def add_movienight(night: argparse.ArgumentParser) -> None:
+    """`movienight`'s arguments: the members, the request, how many picks."""
+    night.add_argument(
+        "--with",
+        dest="with_members",
+        required=True,
+        help="the members, comma-separated; --member (if given, else the first) asks",
+    )
+    night.add_argument("query", nargs="*", help="what the group is in the mood for (optional)")
+    night.add_argument(
+        "-n",
+        "--count",
+        type=int,
+        default=NIGHT_DEFAULT_PICKS,
+        help=f"how many picks, {NIGHT_MIN_PICKS}-{NIGHT_MAX_PICKS} (default: %(default)s)",
+    )
 
 
 def add_forget(forget: argparse.ArgumentParser) -> None:

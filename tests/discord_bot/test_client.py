@@ -14,7 +14,17 @@ from tests.discord_bot.conftest import make_settings, running_bot
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.ollama_server import FakeOllama
 
-COMMANDS = {"help", "prefer", "tastes", "forget", "suggest", "history", "rate"}
+COMMANDS = {
+    "help",
+    "prefer",
+    "tastes",
+    "forget",
+    "suggest",
+    "history",
+    "rate",
+    "movienight",
+    "privacy",
+}
 GUILD_SYNC = r"/applications/\d+/guilds/\d+/commands"
 GLOBAL_SYNC = r"/applications/\d+/commands"
 
@@ -80,6 +90,7 @@ async def test_the_bot_identifies_without_privileged_intents(
     intents = discord.Intents(identify["intents"])
     assert not (intents.members or intents.presences or intents.message_content)
     assert intents.guilds and intents.guild_reactions
+    assert intents.guild_polls  # movie night's votes
     assert intents == bot_intents()
 
 

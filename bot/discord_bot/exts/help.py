@@ -30,6 +30,13 @@ not for me, or that you have seen, and titles suggested to you lately are not \
 suggested again.
 • `/history` lists your recent picks with your ratings (only you see it).
 
+**Movie night**
+`/movienight with: @bob @carol` blends the tastes of everyone named (you included, \
+up to 10) into picks for the group, then opens a poll (`hours:` 1 to 768, 2 by \
+default). When it ends, the winner is announced. The channel sees whose tastes were \
+blended, never the tastes themselves. Nobody is pinged unless you set `notify:`. \
+`/privacy` keeps you out of other members' movie nights.
+
 **Your tastes**
 • `/tastes` lists them (only you see the list).
 • `/forget taste:` removes one (start typing to pick it), or all of them \

@@ -23,9 +23,16 @@ from bot.pipeline.domain import PickDraft, Rating, SuggestionTimings
 from bot.pipeline.events import Failed, Finished, PicksUpdated, Retrieved, TextDelta
 from bot.pipeline.movienight.blend import BlendedMember, build_night_messages
 from bot.pipeline.movienight.events import NightStarted, VoteOutcome
-from bot.pipeline.movienight.planning import Blender, NightPlan, avoided_per_member, plan_night
+from bot.pipeline.movienight.planning import (
+    Blend,
+    Blender,
+    NightPlan,
+    avoided_per_member,
+    plan_night,
+)
 from bot.pipeline.movienight.privacy import TasteScrubber
 from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.prompt import ChatMessage
 from bot.pipeline.ratings import CHOICE_SOURCE, Ratings
 from bot.pipeline.records import (
     NightMember,
@@ -99,14 +106,7 @@ class MovieNights:
         if not plan.is_enough:
             raise InputError("A movie night needs at least two members with tastes.")
         query = self.check_night(query, count)
-        blend = await self._blender.blend(plan.participants, query)
-        messages = build_night_messages(
-            system_prompt=self._settings.system_prompt,
-            query=query,
-            members=blend.members,
-            count=count + self._settings.spare_picks,
-            avoided_per_member=avoided_per_member(self._settings, len(blend.members)),
-        )
+        blend, messages = await self.prompt_for(plan, query, count)
         retrieved, night_id, members = await self._start(plan, query, count, blend.members)
         yield NightStarted(night_id, members, blend.seconds)
         run = AnswerRun(
@@ -139,6 +139,20 @@ class MovieNights:
                             yield TextDelta(scrubber.scrub(text))
                         event = replace(event, picks=scrubber.scrub_picks(event.picks))
                 yield event
+
+    async def prompt_for(
+        self, plan: NightPlan, query: str, count: int
+    ) -> tuple[Blend, list[ChatMessage]]:
+        """Every participant's part, and the chat messages they make (spares asked for)."""
+        blend = await self._blender.blend(plan.participants, query)
+        messages = build_night_messages(
+            system_prompt=self._settings.system_prompt,
+            query=query,
+            members=blend.members,
+            count=count + self._settings.spare_picks,
+            avoided_per_member=avoided_per_member(self._settings, len(blend.members)),
+        )
+        return blend, messages
 
     async def _start(
         self, plan: NightPlan, query: str, count: int, blended: Sequence[BlendedMember]

@@ -115,7 +115,8 @@ class Blender:
         avoid: dict[str, LeftOut] = {}
         taste_texts: list[str] = []
         for index, member_id in enumerate(participants):
-            tastes = await self._best_tastes(member_id, vector, bool(query))
+            stated = [taste.text for taste in await self._tastes.list_tastes(member_id)]
+            tastes = await self._best_tastes(member_id, vector, stated, bool(query))
             lessons = await self._learning.lessons_for(member_id, vector)
             for key, reason in lessons.avoid.items():
                 avoid.setdefault(key, reason)
@@ -127,22 +128,23 @@ class Blender:
                     avoid=(*lessons.learned.disliked, *lessons.learned.not_again),
                 )
             )
-            taste_texts += [taste.text for taste in await self._tastes.list_tastes(member_id)]
+            taste_texts += stated
         return Blend(tuple(members), avoid, tuple(taste_texts), time.perf_counter() - started)
 
     async def _best_tastes(
-        self, member_id: str, vector: list[float], has_request: bool
+        self, member_id: str, vector: list[float], stated: list[str], has_request: bool
     ) -> list[str]:
-        """The member's tastes closest to the request, or their newest without one."""
+        """The member's tastes closest to the request, or their newest without one
+        (`stated`: all their tastes, oldest first)."""
         limit = self._settings.retrieval_limit
+        newest = list(reversed(stated[-limit:]))
         if not has_request:
-            newest = await self._tastes.list_tastes(member_id)
-            return [taste.text for taste in reversed(newest[-limit:])]
+            return newest
         hits = await self._vectors.search(member_id, vector, limit)
         found = await self._tastes.get_tastes(member_id, [hit.taste_id for hit in hits])
         # The best matches even when none is close: each member must count in the blend.
         best = [found[hit.taste_id].text for hit in hits if hit.taste_id in found]
-        return best or await self._best_tastes(member_id, vector, has_request=False)
+        return best or newest
 
 
 def avoided_per_member(settings: Settings, participants: int) -> int:

@@ -291,3 +291,9 @@ async def wait_for_announcement(fake: FakeDiscord) -> FakeMessage:
         return found[0] if found else None
 
     return await fake.wait_for(announced, timeout=10.0)
+
+
+async def test_help_explains_movie_night(harness: Harness) -> None:
+    reply = harness.private_reply(await harness.slash("help"))
+
+    assert "/movienight" in reply and "/privacy" in reply and "poll" in reply
