@@ -15,6 +15,10 @@ from bot.presentation import PLAIN, Marks, plural
 NIGHT_LABEL = re.compile(r"\bMember ([A-J])\b")
 POLL_ANSWER_LIMIT = 55  # Discord's longest poll answer
 NIGHT_POLL_QUESTION = "Movie night: which one do we watch?"
+ROLES_NOT_EXPANDED = (
+    "Roles are not expanded into their members (that needs a privileged intent): "
+    "mention each member instead."
+)
 NIGHT_NEEDS_TWO = "A movie night needs at least two members with tastes, you included."
 
 

@@ -153,6 +153,16 @@ async def test_one_member_with_tastes_gets_a_private_answer(harness: Harness) ->
     assert harness.fake.polls() == []
 
 
+async def test_a_role_mention_is_not_expanded_and_the_asker_is_told(harness: Harness) -> None:
+    await with_tastes(harness, ALICE, BOB)
+
+    interaction = await harness.slash("movienight", {"with": f"<@&{CAROL}>"})
+
+    reply = harness.private_reply(interaction)
+    assert "Roles are not expanded" in reply
+    assert harness.fake.polls() == []
+
+
 async def test_a_poll_the_bot_may_not_post_leaves_the_picks_and_names_the_permission(
     harness: Harness,
 ) -> None:

@@ -54,6 +54,7 @@ from bot.pipeline.movienight import (
 log = logging.getLogger(__name__)
 
 MEMBER_MENTION = re.compile(r"<@!?([0-9]+)>")
+ROLE_MENTION = re.compile(r"<@&[0-9]+>")
 # Discord permission "Create Polls" refused: Missing Permissions.
 MISSING_PERMISSIONS = 50013
 
@@ -154,8 +155,9 @@ class MovieNight(commands.Cog):
             log_fault(exc, "/movienight")
             await self._tell(interaction, describe_error(exc))
             return
+        notes = [night_words.ROLES_NOT_EXPANDED] if ROLE_MENTION.search(members) else []
         if not plan.is_enough:
-            await self._tell(interaction, self._not_enough(plan))
+            await self._tell(interaction, "\n".join([self._not_enough(plan), *notes]))
             return
         slots, _ = self._slots()
         if not slots.claim_member(asker):
@@ -167,9 +169,10 @@ class MovieNight(commands.Cog):
         finally:
             slots.release_member(asker)
         if plan.opted_out:
-            names = [mention(member_id) for member_id in plan.opted_out]
+            notes.insert(0, night_words.night_opted_out([mention(m) for m in plan.opted_out]))
+        if notes:  # after the public reply: a first follow-up would replace it
             await interaction.followup.send(
-                night_words.night_opted_out(names), ephemeral=True, allowed_mentions=NO_PINGS
+                "\n".join(notes), ephemeral=True, allowed_mentions=NO_PINGS
             )
 
     @staticmethod
