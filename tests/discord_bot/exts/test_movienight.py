@@ -23,7 +23,7 @@ from tests.discord_bot.conftest import (
     running_bot,
 )
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
-from tests.fakes.ollama_server import DEFAULT_PICKS, FakeOllama
+from tests.fakes.ollama_server import DEFAULT_PICKS, MORE_PICKS, FakeOllama
 
 CAROL = 333_333_333_333_333_333
 DAVE = 444_444_444_444_444_444
@@ -115,6 +115,24 @@ async def test_the_blended_prompt_names_no_member(
     assert TASTES[ALICE] in prompt and TASTES[BOB] in prompt
     assert str(ALICE) not in prompt and str(BOB) not in prompt
     assert "Member A" in prompt and "Member B" in prompt
+
+
+async def test_a_title_any_participant_disliked_is_avoided_and_never_shown(
+    harness: Harness, fake_ollama: FakeOllama
+) -> None:
+    await with_tastes(harness, ALICE, BOB)
+    events = [event async for event in harness.pipeline.suggest(str(BOB), "anything", 1)]
+    await harness.pipeline.rate(str(BOB), events[0].suggestion_id, Rating.NOT_FOR_ME)
+    fake_ollama.picks = [*DEFAULT_PICKS, *MORE_PICKS]
+
+    interaction = await movienight(harness, BOB, count=3)
+
+    prompt = fake_ollama.chat_requests[-1].body["messages"][-1]["content"]
+    assert '"Arrival (2016)"' in prompt.split("Do not suggest these:")[1]
+    await harness.fake.wait_for(lambda: "Vote in the poll" in harness.answer_of(interaction))
+    assert "Arrival" not in everything_sent(harness.fake)
+    poll = poll_of(harness.fake).poll
+    assert poll is not None and "Arrival (2016)" not in poll.answer_texts.values()
 
 
 async def test_a_member_without_tastes_is_named_and_left_out(harness: Harness) -> None:
@@ -307,3 +325,30 @@ async def test_help_explains_movie_night(harness: Harness) -> None:
     reply = harness.private_reply(await harness.slash("help"))
 
     assert "/movienight" in reply and "/privacy" in reply and "poll" in reply
+
+
+async def test_a_deleted_poll_is_decided_by_the_votes_that_arrived(harness: Harness) -> None:
+    harness.fake.poll_hour_seconds = POLL_HOUR * 3
+    await with_tastes(harness, ALICE, BOB)
+    await movienight(harness, BOB, hours=1)
+    poll = poll_of(harness.fake)
+    await harness.fake.dispatch_poll_vote(ALICE, poll.id, 1)
+    await harness.fake.dispatch_poll_vote(BOB, poll.id, 2)
+    await harness.fake.dispatch_poll_vote(ALICE, poll.id, 1, added=False)
+    await until_recorded(harness, [(str(BOB), 2)])
+    poll.is_deleted = True
+
+    announcement = await wait_for_announcement(harness.fake)
+
+    assert "**The Leftovers (2014)** with 1 vote" in announcement.content
+
+
+async def until_recorded(harness: Harness, votes: list[tuple[str, int]]) -> None:
+    """Until the bot's stored votes, from the gateway's events, are `votes` (its own state)."""
+    deadline = asyncio.get_running_loop().time() + 5.0
+    while True:
+        night = await harness.pipeline.movie_nights.night(1)
+        if night is not None and list(night.votes) == votes:
+            return
+        assert asyncio.get_running_loop().time() < deadline, night
+        await asyncio.sleep(RECHECK_SECONDS)

@@ -218,9 +218,17 @@ class VoteWatcher:
         channel = self._client.get_partial_messageable(night.channel_id)
         voters = await self._voters(channel, night)
         outcome = await self._nights.decide(night, voters)
-        sent = await channel.send(
-            announcement(outcome), view=seen_view(night.id), allowed_mentions=NO_PINGS
-        )
+        try:
+            sent = await channel.send(
+                announcement(outcome), view=seen_view(night.id), allowed_mentions=NO_PINGS
+            )
+        except (discord.Forbidden, discord.NotFound) as exc:
+            # The channel is gone or closed to the bot: trying again would not help.
+            log.warning(
+                "Movie night #%d won by %s, not announced: %s", night.id, outcome.winner.title, exc
+            )
+            await self._nights.mark_announced(night.id, None)
+            return
         await self._nights.mark_announced(night.id, sent.id)
         log.info("Movie night #%d: %s won", night.id, outcome.winner.title)
 
@@ -232,8 +240,8 @@ class VoteWatcher:
         assert night.poll_message_id is not None
         try:
             message = await channel.fetch_message(night.poll_message_id)
-        except discord.NotFound:
-            message = None
+        except (discord.NotFound, discord.Forbidden):
+            message = None  # deleted, or the channel closed to the bot
         if message is None or message.poll is None:
             recorded: dict[int, list[str]] = {}
             for member_id, position in night.votes:
