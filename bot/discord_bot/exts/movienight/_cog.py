@@ -99,7 +99,7 @@ class MovieNight(commands.Cog):
     def __init__(self, bot: SuggestWatchBot) -> None:
         self.bot = bot
         self._tasks = BackgroundTasks("movienight")
-        self.votes = VoteWatcher(bot, bot.pipeline.movie_nights, self._tasks)
+        self.votes = VoteWatcher(bot, lambda: bot.pipeline.movie_nights, self._tasks)
         self._own_slots = GenerationSlots(
             bot.settings.max_concurrent_generations, bot.settings.suggest_queue_timeout
         )

@@ -16,7 +16,7 @@ import contextlib
 import datetime
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import discord
@@ -145,16 +145,20 @@ class VoteWatcher:
     def __init__(
         self,
         client: discord.Client,
-        nights: MovieNights,
+        nights: Callable[[], MovieNights],
         tasks: BackgroundTasks,
         retry_seconds: float = RETRY_SECONDS,
     ) -> None:
+        """`nights` gives the pipeline's movie nights when needed (none before start)."""
         self._client = client
-        self._nights = nights
+        self._get_nights = nights
         self._tasks = tasks
         self._retry_seconds = retry_seconds
         self._wake = asyncio.Event()
         self._is_started = False
+
+    def _nights(self) -> MovieNights:
+        return self._get_nights()
 
     def start(self) -> None:
         """Start watching (once): what ended while the bot was away is decided first."""
@@ -172,7 +176,7 @@ class VoteWatcher:
         """Keep the posted poll's deadline (Discord's own, when it says) and wake up."""
         expires = message.poll.expires_at if message.poll else None
         deadline = expires or discord.utils.utcnow() + datetime.timedelta(hours=hours)
-        await self._nights.open_vote(night_id, channel_id, message.id, deadline)
+        await self._nights().open_vote(night_id, channel_id, message.id, deadline)
         self.wake()
         return deadline
 
@@ -186,7 +190,7 @@ class VoteWatcher:
 
     async def _until_next(self, has_failed: bool) -> float | None:
         try:
-            deadline = await self._nights.next_deadline()
+            deadline = await self._nights().next_deadline()
         except SuggestWatchError as exc:
             log_fault(exc, "Reading the next poll's deadline")
             return self._retry_seconds
@@ -201,7 +205,7 @@ class VoteWatcher:
         """Decide and announce every night whose poll has ended; True if one must wait."""
         has_failed = False
         try:
-            due = await self._nights.due(discord.utils.utcnow())
+            due = await self._nights().due(discord.utils.utcnow())
         except SuggestWatchError as exc:
             log_fault(exc, "Finding the polls that ended")
             return True
@@ -217,7 +221,7 @@ class VoteWatcher:
         assert night.channel_id is not None and night.poll_message_id is not None
         channel = self._client.get_partial_messageable(night.channel_id)
         voters = await self._voters(channel, night)
-        outcome = await self._nights.decide(night, voters)
+        outcome = await self._nights().decide(night, voters)
         try:
             sent = await channel.send(
                 announcement(outcome), view=seen_view(night.id), allowed_mentions=NO_PINGS
@@ -227,9 +231,9 @@ class VoteWatcher:
             log.warning(
                 "Movie night #%d won by %s, not announced: %s", night.id, outcome.winner.title, exc
             )
-            await self._nights.mark_announced(night.id, None)
+            await self._nights().mark_announced(night.id, None)
             return
-        await self._nights.mark_announced(night.id, sent.id)
+        await self._nights().mark_announced(night.id, sent.id)
         log.info("Movie night #%d: %s won", night.id, outcome.winner.title)
 
     async def _voters(
