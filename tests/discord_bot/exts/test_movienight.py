@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from bot.discord_bot.exts.movienight import SeenButton
+from bot.discord_bot.layout import STOPPED
 from bot.pipeline.domain import Rating
 from bot.pipeline.movienight.privacy import word_runs
 from bot.pipeline.records import NightRecord
@@ -133,6 +134,23 @@ async def test_a_title_any_participant_disliked_is_avoided_and_never_shown(
     assert "Arrival" not in everything_sent(harness.fake)
     poll = poll_of(harness.fake).poll
     assert poll is not None and "Arrival (2016)" not in poll.answer_texts.values()
+
+
+async def test_the_asker_can_stop_a_night_and_no_vote_opens(harness: Harness) -> None:
+    await with_tastes(harness, ALICE, BOB)
+    harness.ollama.tokens_per_second = 20
+    interaction = await harness.fake.dispatch_slash(
+        "movienight", {"with": mentions(BOB)}, user_id=ALICE
+    )
+    original = await harness.fake.wait_for(lambda: harness.fake.original(interaction.token))
+    await harness.fake.wait_for(lambda: "Arrival" in original.content)
+
+    await harness.press(original.custom_ids[0], original, user=ALICE)
+    await harness.until_done(interaction)
+
+    assert STOPPED in original.content and "Arrival" in original.content
+    assert original.components == []
+    assert harness.fake.polls() == []
 
 
 async def test_a_member_without_tastes_is_named_and_left_out(harness: Harness) -> None:

@@ -9,6 +9,7 @@ is posted, pinging the participants only when `notify` is set.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from contextlib import aclosing
@@ -35,6 +36,7 @@ from bot.discord_bot.exts.movienight._vote import (
 )
 from bot.discord_bot.exts.suggest import ChannelWindows, GenerationSlots, Suggest
 from bot.discord_bot.exts.suggest._delivery import MessageLinks, ReplyDelivery
+from bot.discord_bot.exts.suggest._views import StopButton
 from bot.discord_bot.streaming import StreamedReply
 from bot.errors import InputError, QueueTimeout, SuggestWatchError
 from bot.pipeline.events import Failed, Finished, PicksUpdated, Retrieved, TextDelta
@@ -69,6 +71,7 @@ class NightShown:
     names: dict[str, str] | None = None  # label -> mention
     finished: Finished | None = None
     footer: str = ""
+    is_stopped: bool = False  # by Stop, or by the bot shutting down
 
 
 def night_header(plan: NightPlan, query: str, count: int) -> str:
@@ -104,6 +107,7 @@ class MovieNight(commands.Cog):
             bot.settings.max_concurrent_generations, bot.settings.suggest_queue_timeout
         )
         self._own_windows = ChannelWindows(bot.write_budget)
+        self._is_shutting_down = False
 
     async def cog_load(self) -> None:
         """ "Mark seen" buttons keep working after a restart."""
@@ -115,7 +119,9 @@ class MovieNight(commands.Cog):
         self.votes.start()
 
     async def shut_down(self) -> None:
-        """Stop watching deadlines; the next start decides what ended meanwhile."""
+        """Stop the nights being written (each reply says the bot restarts) and the
+        watching of deadlines; the next start decides what ended meanwhile."""
+        self._is_shutting_down = True
         await self._tasks.stop()
 
     def _slots(self) -> tuple[GenerationSlots, ChannelWindows]:
@@ -207,28 +213,55 @@ class MovieNight(commands.Cog):
             budget=self.bot.write_budget,
         )
         reply.set_header(night_header(plan, query, count))
+        shown = NightShown()
+        generating = self._generate(reply, links, shown, plan, query, count, slots)
+        generation = self._tasks.start(generating, name=f"/movienight of {plan.asker_id}")
+        stop = StopButton(interaction.user.id, on_stop=generation.cancel)
+        reply.set_view(stop)
+        try:
+            await asyncio.wait({generation})
+        finally:
+            if not generation.done():  # this handler itself is cancelled
+                generation.cancel()
+                await reply.abandon()
+        stop.stop()
+        if not generation.cancelled() and (fault := generation.exception()) is not None:
+            await reply.finish(say.BROKEN)
+            await links.close_reply()
+            raise fault  # to the central handler
+        if generation.cancelled() or shown.is_stopped:
+            shown.footer = say.RESTARTING if self._is_shutting_down else say.STOPPED
+        elif shown.finished is not None and shown.finished.picks and shown.night_id is not None:
+            shown.footer = await self._open_vote(interaction, plan, shown, hours, notify)
+        await reply.finish(shown.footer)
+        await links.close_reply()
+
+    async def _generate(
+        self,
+        reply: Reply,
+        links: MessageLinks,
+        shown: NightShown,
+        plan: NightPlan,
+        query: str,
+        count: int,
+        slots: GenerationSlots,
+    ) -> None:
+        """Wait for a slot, then show the night's events; Stop and shutdown cancel it."""
 
         def show_place(place: int) -> None:
             reply.set_header(say.waiting(place, slots.limit))
             reply.start()
 
-        shown = NightShown()
         try:
             async with slots.generation(on_place=show_place):
                 events = self.bot.pipeline.movie_nights.run(plan, query, count)
                 async with aclosing(events):
                     async for event in events:
                         await self._show(reply, links, shown, event, plan, query, count)
+        except asyncio.CancelledError:
+            shown.is_stopped = True
         except QueueTimeout as exc:
             shown.footer = f"⚠️ {describe_error(exc)}"
-        except Exception:
-            await reply.finish(say.BROKEN)
-            await links.close_reply()
-            raise
-        if shown.finished is not None and shown.finished.picks and shown.night_id is not None:
-            shown.footer = await self._open_vote(interaction, plan, shown, hours, notify)
-        await reply.finish(shown.footer)
-        await links.close_reply()
 
     @staticmethod
     async def _show(
