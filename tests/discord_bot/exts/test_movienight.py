@@ -269,6 +269,10 @@ async def test_a_vote_ending_while_the_bot_was_away_is_announced_after_the_resta
     async with open_records(settings) as records:
         night = await records.nights.night(1)
     assert night is not None and night.votes == ((str(BOB), 1),)
+    async with running_bot(fake_discord, fake_ollama, settings) as again:
+        # The "mark seen" button still answers after another restart.
+        pressed = await again.press(announcement.custom_ids[0], announcement, user=BOB)
+    assert "Marked **Arrival (2016)** as seen" in (pressed.callback_data or {})["content"]
 
 
 async def test_a_participant_marks_the_winner_seen_from_the_announcement(
