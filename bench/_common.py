@@ -104,6 +104,26 @@ def machine() -> str:
     )
 
 
+def load_average() -> float:
+    """The 1-minute load average now (runnable processes, all users)."""
+    return os.getloadavg()[0]
+
+
+def load_note(before: float, after: float) -> str:
+    """How busy the machine was, for a section's text: load average against cores."""
+    cores = os.cpu_count() or 1
+    busy = max(before, after) > 0.5 * cores
+    return (
+        f"Load average (1 min) {before:.1f} at the start and {after:.1f} at the end, on "
+        f"{cores} cores"
+        + (
+            ": the machine was shared, so absolute times are noisier than in a quiet run."
+            if busy
+            else "."
+        )
+    )
+
+
 def _proc_status_kib(key: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(key + ":"):

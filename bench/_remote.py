@@ -1,12 +1,12 @@
 """The fakes, served from a child process so their work never lands on the bot's
 event loop or in its CPU time.
 
-The child runs the fake Ollama (timed: it logs when each request arrived, when its
-first and last token were written and when it ended) and, if asked, the fake Discord.
-The parent drives them over a pipe::
+The child runs the fake Ollama and the fake OpenAI-compatible server (both timed: they
+log when each request arrived, when its first and last token were written and when it
+ended) and, if asked, the fake Discord. The parent drives them over a pipe::
 
     async with RemoteFakes(tokens_per_second=12, with_discord=True) as fakes:
-        fakes.ollama_url, fakes.discord_url
+        fakes.ollama_url, fakes.openai_url, fakes.discord_url
         await fakes.call("dispatch_slash", "suggest", {"query": "..."}, user_id)
         served = await fakes.call("ollama_log")
 
@@ -30,6 +30,7 @@ from aiohttp import web
 
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.ollama_server import FakeOllama
+from tests.fakes.openai_server import BODY, FakeOpenAI, FormatSupport
 
 TAG = re.compile(r"bench-(\d+)")  # the marker a benchmark puts into a request's text
 START_TIMEOUT = 30.0
@@ -120,6 +121,53 @@ class TimedFakeOllama(FakeOllama):
         served.tokens += 1
 
 
+class TimedFakeOpenAI(FakeOpenAI):
+    """The fake OpenAI-compatible server, logging requests as `TimedFakeOllama` does."""
+
+    def __init__(self, **options: Any) -> None:
+        # The fake Ollama's options that mean the same here.
+        shared = ("embed_dim", "embed_latency", "tokens_per_second", "first_token_delay")
+        super().__init__(**{name: options[name] for name in shared if name in options})
+        self.served: list[Served] = []
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        texts = request[BODY].get("input") or []
+        text = " ".join(texts) if isinstance(texts, list) else str(texts)
+        return await self._timed("embed", text, super()._embeddings(request))
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        text = " ".join(
+            str(message.get("content", ""))
+            for message in request[BODY].get("messages", [])
+            if message.get("role") == "user"
+        )
+        return await self._timed("chat", text, super()._chat(request))
+
+    async def _timed(self, kind: str, text: str, handling: Any) -> Any:
+        served = Served(kind, tag_of(text), time.monotonic(), 0.0)
+        _current.set(served)
+        response = await handling
+        served.ended = time.monotonic()
+        self.served.append(served)
+        return response
+
+    def wrote_event(self, data: dict[str, Any] | None) -> None:
+        served = _current.get()
+        if served is None:
+            return
+        now = time.monotonic()
+        if data is None:
+            served.done = now
+            return
+        choices = data.get("choices") or [{}]
+        if not (choices[0].get("delta") or {}).get("content"):
+            return
+        if served.first_token is None:
+            served.first_token = now
+        served.last_token = now
+        served.tokens += 1
+
+
 class SlowFakeDiscord(FakeDiscord):
     """The fake Discord with a network round trip on every REST request: half on the way
     in (before the request is recorded and handled), half on the way back."""
@@ -138,18 +186,28 @@ class SlowFakeDiscord(FakeDiscord):
 class _Controller:
     """What the parent may ask of the child: one coroutine per command."""
 
-    def __init__(self, ollama: TimedFakeOllama, discord: FakeDiscord | None) -> None:
+    def __init__(
+        self, ollama: TimedFakeOllama, openai: TimedFakeOpenAI, discord: FakeDiscord | None
+    ) -> None:
         self.ollama = ollama
+        self.openai = openai
         self.discord = discord
 
     async def set_ollama(self, **attributes: Any) -> None:
+        """Set attributes of both model fakes (`ignore_format` is the OpenAI's `formats`)."""
         for name, value in attributes.items():
             setattr(self.ollama, name, value)
+            if name == "ignore_format":
+                self.openai.formats = FormatSupport.IGNORE if value else FormatSupport.HONOUR
+            else:
+                setattr(self.openai, name, value)
 
     async def ollama_log(self, clear: bool = False) -> list[Served]:
-        served = list(self.ollama.served)
+        """What both model fakes served, in order of arrival."""
+        served = sorted([*self.ollama.served, *self.openai.served], key=lambda s: s.started)
         if clear:
             self.ollama.served.clear()
+            self.openai.served.clear()
         return served
 
     async def discord_ids(self) -> dict[str, int]:
@@ -190,11 +248,18 @@ async def _serve(
     loop = asyncio.get_running_loop()
     async with contextlib.AsyncExitStack() as stack:
         ollama = await stack.enter_async_context(TimedFakeOllama(**ollama_options))
+        openai = await stack.enter_async_context(TimedFakeOpenAI(**ollama_options))
         discord = None
         if discord_round_trip is not None:
             discord = await stack.enter_async_context(SlowFakeDiscord(discord_round_trip))
-        connection.send({"ollama": ollama.url, "discord": discord.url if discord else None})
-        controller = _Controller(ollama, discord)
+        connection.send(
+            {
+                "ollama": ollama.url,
+                "openai": openai.url,
+                "discord": discord.url if discord else None,
+            }
+        )
+        controller = _Controller(ollama, openai, discord)
         while True:
             message = await loop.run_in_executor(None, connection.recv)
             if message is None:
@@ -209,7 +274,7 @@ async def _serve(
 
 
 class RemoteFakes:
-    """The fake Ollama (and optionally the fake Discord) in a child process."""
+    """The fake model servers (and optionally the fake Discord) in a child process."""
 
     def __init__(
         self,
@@ -225,6 +290,7 @@ class RemoteFakes:
         self._process: multiprocessing.process.BaseProcess | None = None
         self._lock = asyncio.Lock()
         self.ollama_url = ""
+        self.openai_url = ""
         self.discord_url = ""
 
     async def __aenter__(self) -> Self:
@@ -240,6 +306,7 @@ class RemoteFakes:
         self._connection = parent_end
         urls = await asyncio.to_thread(self._first_message)
         self.ollama_url = urls["ollama"]
+        self.openai_url = urls["openai"]
         self.discord_url = urls["discord"] or ""
         return self
 

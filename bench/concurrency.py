@@ -5,8 +5,10 @@ pipeline alone. While the suggestions run, a probe task on the bot's event loop 
 to sleep 10 ms over and over and records how late it wakes (event-loop lag); RSS is
 sampled alongside. Afterwards the fake Discord's log says whether every reply kept
 Discord's write budget (5 writes of a message in any 5 s; the fake answers more with a
-429) and ended complete. MAX_CONCURRENT_GENERATIONS is set to the number of
-members so that all of them generate at once (its default, 2, would queue the rest).
+429) and ended complete. MAX_CONCURRENT_GENERATIONS and LLM_PARALLEL are set to the
+number of members so that all of them generate at once (their default, 2, would queue
+the rest).
+Then one fake model host against two, for throughput and queue waits (`bench.hosts`).
 
     .venv/bin/python -m bench.concurrency [--quick]
 """
@@ -36,6 +38,7 @@ from bench._harness import (
     running_bot,
 )
 from bench._remote import RemoteFakes
+from bench.hosts import hosts_section
 from bench.overhead import check_complete, discord_run, reply_writes, served_for
 from bot.discord_bot.streaming import DISCORD_WRITE_BUDGET
 from bot.pipeline.events import Finished
@@ -76,7 +79,9 @@ async def prepare_members(pipeline: Pipeline, count: int) -> list[int]:
 
 
 async def discord_outcome(fakes: RemoteFakes, data_dir: Path, count: int) -> Outcome:
-    settings = await discord_settings(fakes, data_dir, max_concurrent_generations=count)
+    settings = await discord_settings(
+        fakes, data_dir, max_concurrent_generations=count, llm_parallel=count
+    )
     async with open_pipeline(settings) as pipeline:
         ids = await prepare_members(pipeline, count)
         async with running_bot(fakes, pipeline, settings) as (_bot, completed):
@@ -141,7 +146,7 @@ def analyse(
 
 
 async def pipeline_outcome(fakes: RemoteFakes, data_dir: Path, count: int) -> Outcome:
-    async with open_pipeline(pipeline_settings(fakes, data_dir)) as pipeline:
+    async with open_pipeline(pipeline_settings(fakes, data_dir, llm_parallel=count)) as pipeline:
         ids = await prepare_members(pipeline, count)
 
         async def consume(tag: int, member_id: int) -> bool:
@@ -252,7 +257,8 @@ async def main(argv: Sequence[str] | None = None) -> None:
         [
             f"{TOKENS_PER_SECOND:g} tokens/s, the fake's scripted answer, each member with "
             f"{TASTES} tastes, all requests sent at once; STREAM_EDIT_INTERVAL "
-            f"{EDIT_INTERVAL:g} s, MAX_CONCURRENT_GENERATIONS = the number of members. Lag is "
+            f"{EDIT_INTERVAL:g} s, MAX_CONCURRENT_GENERATIONS = LLM_PARALLEL = the number of "
+            "members. Lag is "
             f"sampled every {common.LAG_SAMPLE_SECONDS * 1000:g} ms on the bot's event loop "
             "from the first request to the last reply's end; the fakes run in another "
             "process.",
@@ -271,6 +277,10 @@ async def main(argv: Sequence[str] | None = None) -> None:
     )
     common.write_section(
         "concurrency", "3. Concurrency", body, quick=args.quick, write=not args.no_write
+    )
+    hosts = await hosts_section(args.quick)
+    common.write_section(
+        "hosts", "3b. Several model hosts", hosts, quick=args.quick, write=not args.no_write
     )
 
 

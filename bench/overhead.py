@@ -5,14 +5,17 @@ process, the Discord bot against the fake Discord) suggestions run one after ano
 for a member with 20 tastes, at 12 and at 100 tokens/s. The answer is structured picks
 (JSON, parsed while it streams) as the bot asks for; rows marked "plain text" have the
 fake ignore the schema, so the first visible pick title can be compared with the first
-visible plain text. The fake Ollama runs in another
+visible plain text; rows marked "OpenAI-compatible" talk to the fake OpenAI-compatible
+server (server-sent events, `response_format`) instead of the fake Ollama, at the same
+rates, to set the two clients side by side. The fake model servers run in another
 process and logs, on its side, when each request arrived, when it wrote its first
 text token and its final `done` chunk; "model" time is the embed request plus the chat
 stream up to `done`, as the fake served them, and the bot's own time is end to end
 minus that.
 
     .venv/bin/python -m bench.overhead [--quick] [--front pipeline cli discord]
-    .venv/bin/python -m bench.overhead --movienight-only   # section 1b alone
+                                       [--provider ollama openai]
+    .venv/bin/python -m bench.overhead --movienight-only   # section 1c alone
 
 It also times movie night's prompt build for ten participants with 200 tastes and
 1,000 rated titles each (`bench/_movienight.py`), written as a section of its own.
@@ -57,6 +60,7 @@ from tests.fakes.ollama_server import (
 
 TASTES = 20
 FRONTS = ("pipeline", "cli", "discord")
+PROVIDERS = ("ollama", "openai")
 MEMBER = "100000000000000001"
 ANSWER_TOKENS = split_tokens(DEFAULT_ANSWER)
 PICKS_TOKENS = split_json_tokens(picks_answer(DEFAULT_PICKS))
@@ -78,6 +82,7 @@ class Condition:
     edit_interval: float = EDIT_INTERVAL
     discord_round_trip: float = 0.0  # s, added by the fake Discord to every REST request
     answer: str = PICKS  # or PLAIN_TEXT: the fake ignores the schema
+    provider: str = "ollama"  # or "openai": the fake OpenAI-compatible server
 
     def describe(self) -> str:
         first_token = (
@@ -88,6 +93,8 @@ class Condition:
         parts = [f"TTFT {first_token}"]
         if self.answer == PLAIN_TEXT:
             parts.insert(0, "**plain text**")
+        if self.provider == "openai":
+            parts.insert(0, "**OpenAI-compatible**")
         if self.front == "discord":
             parts.append(f"interval {self.edit_interval:g} s")
             parts.append(f"RTT {self.discord_round_trip * 1000:g} ms")
@@ -121,7 +128,20 @@ CONDITIONS = (
     # Discord is not on the same machine: a REST round trip like a home server's.
     Condition("discord", 12, discord_round_trip=DISCORD_ROUND_TRIP),
     Condition("discord", 100, first_token_delay=0.0, discord_round_trip=DISCORD_ROUND_TRIP),
+    # The same through an OpenAI-compatible server instead of Ollama.
+    Condition("pipeline", 12, provider="openai"),
+    Condition("pipeline", 100, provider="openai"),
+    Condition("cli", 12, provider="openai"),
+    Condition("discord", 12, provider="openai"),
+    Condition("discord", 100, provider="openai"),
 )
+
+
+def provider_settings(condition: Condition, fakes: RemoteFakes) -> dict[str, Any]:
+    """The settings that point the bot at the condition's fake model server."""
+    if condition.provider == "openai":
+        return {"llm_provider": "openai", "llm_urls": fakes.openai_url}
+    return {}
 
 
 @dataclass
@@ -197,7 +217,8 @@ async def suggestions(
 async def bench_pipeline(
     fakes: RemoteFakes, data_dir: Path, condition: Condition, runs: int, first_tag: int
 ) -> list[Run]:
-    async with open_pipeline(pipeline_settings(fakes, data_dir)) as pipeline:
+    settings = pipeline_settings(fakes, data_dir, **provider_settings(condition, fakes))
+    async with open_pipeline(settings) as pipeline:
         if not await pipeline.tastes(MEMBER):
             await add_tastes(pipeline, MEMBER, TASTES)
 
@@ -241,9 +262,13 @@ async def _one_pipeline_run(fakes: RemoteFakes, pipeline: Pipeline, tag: int) ->
 ASKING_LINE = "pick(s)…\n\n".encode()  # "Asking <model> for N pick(s)…" and a blank line
 
 
-def cli_environment(fakes: RemoteFakes, data_dir: Path) -> dict[str, str]:
+def cli_environment(
+    fakes: RemoteFakes, data_dir: Path, condition: Condition | None = None
+) -> dict[str, str]:
+    chosen = provider_settings(condition, fakes) if condition else {}
     return {
         **os.environ,
+        **{name.upper(): str(value) for name, value in chosen.items()},
         "OLLAMA_URL": fakes.ollama_url,
         "DATA_DIR": str(data_dir),
         "MAX_TASTES_PER_MEMBER": "10000",
@@ -256,10 +281,11 @@ def cli_environment(fakes: RemoteFakes, data_dir: Path) -> dict[str, str]:
 async def bench_cli(
     fakes: RemoteFakes, data_dir: Path, condition: Condition, runs: int, first_tag: int
 ) -> list[Run]:
-    async with open_pipeline(pipeline_settings(fakes, data_dir)) as pipeline:
+    settings = pipeline_settings(fakes, data_dir, **provider_settings(condition, fakes))
+    async with open_pipeline(settings) as pipeline:
         if not await pipeline.tastes(MEMBER):
             await add_tastes(pipeline, MEMBER, TASTES)
-    environment = cli_environment(fakes, data_dir)
+    environment = cli_environment(fakes, data_dir, condition)
     with tempfile.TemporaryDirectory() as workdir:  # so that no stray .env is read
 
         async def one(tag: int) -> Run:
@@ -351,7 +377,12 @@ async def cli_start_up(fakes: RemoteFakes, data_dir: Path, runs: int) -> tuple[f
 async def bench_discord(
     fakes: RemoteFakes, data_dir: Path, condition: Condition, runs: int, first_tag: int
 ) -> list[Run]:
-    settings = await discord_settings(fakes, data_dir, stream_edit_interval=condition.edit_interval)
+    settings = await discord_settings(
+        fakes,
+        data_dir,
+        stream_edit_interval=condition.edit_interval,
+        **provider_settings(condition, fakes),
+    )
     async with open_pipeline(settings) as pipeline:
         if not await pipeline.tastes(MEMBER):
             await add_tastes(pipeline, MEMBER, TASTES)
@@ -488,10 +519,12 @@ def row(condition: Condition, runs: list[Run]) -> list[object]:
     ]
 
 
-async def run_front(front: str, quick: bool) -> tuple[list[list[object]], list[str]]:
+async def run_front(
+    front: str, quick: bool, providers: Sequence[str] = PROVIDERS
+) -> tuple[list[list[object]], list[str]]:
     rows: dict[int, list[object]] = {}  # by the condition's place in CONDITIONS
     notes: list[str] = []
-    conditions = [c for c in CONDITIONS if c.front == front]
+    conditions = [c for c in CONDITIONS if c.front == front and c.provider in providers]
     round_trips = sorted({c.discord_round_trip for c in conditions})
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
         for round_trip in round_trips:  # one fakes' process (and data dir) per round trip
@@ -524,6 +557,12 @@ async def run_front(front: str, quick: bool) -> tuple[list[list[object]], list[s
 async def main(argv: Sequence[str] | None = None) -> None:
     parser = common.parser(__doc__.splitlines()[0])
     parser.add_argument("--front", nargs="+", choices=FRONTS, default=list(FRONTS))
+    parser.add_argument("--provider", nargs="+", choices=PROVIDERS, default=list(PROVIDERS))
+    parser.add_argument(
+        "--section",
+        default="overhead",
+        help="the BENCHMARKS.md section to write (a partial run may keep the full one)",
+    )
     parser.add_argument(
         "--movienight-only", action="store_true", help="only movie night's prompt build"
     )
@@ -534,8 +573,9 @@ async def main(argv: Sequence[str] | None = None) -> None:
         return
     rows: list[list[object]] = []
     notes: list[str] = []
+    load_before = common.load_average()
     for front in args.front:
-        front_rows, front_notes = await run_front(front, args.quick)
+        front_rows, front_notes = await run_front(front, args.quick, args.provider)
         rows += front_rows
         notes += front_notes
     body = "\n\n".join(
@@ -545,27 +585,29 @@ async def main(argv: Sequence[str] | None = None) -> None:
             f"plain-text rows its text ({len(ANSWER_TOKENS)} tokens, {len(DEFAULT_ANSWER)} "
             f"characters); embedding dimension {EMBED_DIM}; NO_REPEAT_WINDOW="
             f"{NO_REPEAT_WINDOW} (the fake repeats its picks). Medians (and the worst run "
-            "where marked). Each row starts with one uncounted warm-up suggestion. The "
-            "2-core machine was shared with three other engineers' test runs while this "
-            "ran, so absolute times are noisier than in a quiet run.",
+            "where marked). Each row starts with one uncounted warm-up suggestion. "
+            + common.load_note(load_before, common.load_average()),
             common.table(HEADERS, rows),
             NOTES,
             *notes,
         ]
     )
-    common.write_section(
-        "overhead", "1. Overhead on one suggestion", body, quick=args.quick, write=not args.no_write
-    )
+    title = "1. Overhead on one suggestion"
+    if args.section != "overhead":
+        title = (
+            f"1b. Overhead on one suggestion ({', '.join(args.front)}; {', '.join(args.provider)})"
+        )
+    common.write_section(args.section, title, body, quick=args.quick, write=not args.no_write)
 
 
 async def movie_night_section(quick: bool, *, write: bool) -> None:
-    """Movie night's prompt build for ten participants, as its own section (1b)."""
+    """Movie night's prompt build for ten participants, as its own section (1c)."""
     with tempfile.TemporaryDirectory(prefix="bench-movienight-") as tmp:
         rows, note = await movie_night.prompt_build_rows(Path(tmp))
     body = "\n\n".join([note, common.table(movie_night.HEADERS, rows)])
     common.write_section(
         "overhead-movienight",
-        "1b. Movie night: the blended prompt for ten participants",
+        "1c. Movie night: the blended prompt for ten participants",
         body,
         quick=quick,
         write=write,

@@ -10,17 +10,24 @@ boundary, so front ends only ever handle our own types::
     │   └── TasteLimitReached  the member has MAX_TASTES_PER_MEMBER tastes already
     ├── TasteNotFound          the member has no taste with that id
     ├── QueueTimeout           a request waited too long for a free generation slot
-    ├── OllamaError            anything from the Ollama server
-    │   ├── OllamaUnreachable  connection refused / timed out while connecting
-    │   ├── ModelNotFound      the model is not pulled (HTTP 404)
-    │   ├── OllamaResponseError  an {"error": ...} body, before or during a stream
-    │   └── OllamaStalled      no first token, or no chunk, within the limit
+    ├── ModelServerError       anything from a model server (Ollama or OpenAI-compatible)
+    │   ├── ModelServerUnreachable  connection refused / timed out while connecting
+    │   ├── ModelServerRefused      HTTP 401/403: the server refused the bot's key
+    │   ├── ModelNotFound           the model is not on the server (HTTP 404)
+    │   ├── ModelServerResponseError  an error answer, before or during a stream
+    │   │   ├── ModelServerBusy     HTTP 429: the server asks the bot to slow down
+    │   │   └── ModelServerCut      the connection was reset or closed mid-answer
+    │   └── ModelServerStalled      no first token, or no chunk, within the limit
     ├── VectorStoreError       Qdrant failed (down, locked, bad request)
     │   └── DimensionMismatch  stored vectors have another size than the embedding model
     └── RecordsError           SQLite failed
 
 Every message is written for a person: it says what went wrong and, where there is
 one, what to do about it.
+
+The Ollama names of the first release (`OllamaError`, `OllamaUnreachable`,
+`OllamaResponseError`, `OllamaStalled`) are other names for the same classes, so code
+that catches them catches a fault of any model server.
 """
 
 from __future__ import annotations
@@ -64,31 +71,55 @@ class QueueTimeout(SuggestWatchError):
     """A request's turn did not come within the queue's wait limit; nothing ran."""
 
 
-class OllamaError(SuggestWatchError):
-    """The Ollama server could not do what we asked."""
+class ModelServerError(SuggestWatchError):
+    """A model server (Ollama or OpenAI-compatible) could not do what we asked."""
 
 
-class OllamaUnreachable(OllamaError):
-    """No connection to the Ollama server."""
+class ModelServerUnreachable(ModelServerError):
+    """No connection to the model server."""
 
 
-class ModelNotFound(OllamaError):
-    """The model is not pulled on the Ollama server."""
+class ModelServerRefused(ModelServerError):
+    """The model server refused the bot (HTTP 401/403): a missing or wrong API key."""
 
-    def __init__(self, model: str) -> None:
-        super().__init__(
-            f"The model {model!r} is not available on the Ollama server. "
-            f"Pull it with: ollama pull {model}"
-        )
+
+class ModelNotFound(ModelServerError):
+    """The model is not available on the model server."""
+
+    def __init__(self, model: str, *, server: str = "Ollama", fix: str | None = None) -> None:
+        fix = fix if fix is not None else f"Pull it with: ollama pull {model}"
+        super().__init__(f"The model {model!r} is not available on the {server} server. {fix}")
         self.model = model
 
 
-class OllamaResponseError(OllamaError):
-    """Ollama answered with an error, either as the response or mid-stream."""
+class ModelServerResponseError(ModelServerError):
+    """The server answered with an error, as the response or mid-stream.
+
+    `status` is the HTTP status when the error was an HTTP answer, else None.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-class OllamaStalled(OllamaError):
-    """Ollama stopped sending: no first token, or no chunk, within the limit."""
+class ModelServerBusy(ModelServerResponseError):
+    """The server answered HTTP 429: too many requests for now."""
+
+
+class ModelServerCut(ModelServerResponseError):
+    """The connection was reset, or closed before the answer was complete."""
+
+
+class ModelServerStalled(ModelServerError):
+    """The server stopped sending: no first token, or no chunk, within the limit."""
+
+
+# The first release's names, kept so existing code and messages stay valid.
+OllamaError = ModelServerError
+OllamaUnreachable = ModelServerUnreachable
+OllamaResponseError = ModelServerResponseError
+OllamaStalled = ModelServerStalled
 
 
 class VectorStoreError(SuggestWatchError):

@@ -8,12 +8,22 @@ value stops start-up with one line that names the setting.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import platformdirs
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
 
@@ -38,24 +48,76 @@ _MODEL_CONFIG = SettingsConfigDict(
     extra="ignore",
     case_sensitive=False,
     validate_default=True,
+    populate_by_name=True,  # a renamed setting reads its old name too (see AliasChoices)
 )
+
+Provider = Literal["ollama", "openai"]
+# Answers in flight per host unless LLM_PARALLEL says: Ollama's own default is to run
+# a few at once; an OpenAI-compatible server (vLLM) batches many.
+DEFAULT_PARALLEL: dict[str, int] = {"ollama": 2, "openai": 4}
+_URL = TypeAdapter(AnyHttpUrl)
+# A comma-separated list in the environment, not JSON.
+UrlList = Annotated[tuple[str, ...] | None, NoDecode]
+
+
+def _renamed(name: str, old_name: str) -> AliasChoices:
+    """Read the setting by its name, or by the name it had before (still honoured)."""
+    return AliasChoices(name, old_name)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelHostSettings:
+    """Where one kind of model request goes: the provider, its hosts, key and limit."""
+
+    provider: Provider
+    urls: tuple[str, ...]
+    api_key: SecretStr | None
+    parallel: int | None  # answers in flight per host; None: no limit
+    url_setting: str  # the setting that named the URLs, for messages
+    key_setting: str
+
+    @property
+    def places(self) -> int | None:
+        """Requests the hosts take at once (hosts × parallel); None: no limit."""
+        return None if self.parallel is None else self.parallel * len(self.urls)
 
 
 class Settings(BaseSettings):
-    """Settings of the shared pipeline (Ollama, storage, generation)."""
+    """Settings of the shared pipeline (model servers, storage, generation)."""
 
     model_config = _MODEL_CONFIG
 
-    # Ollama
+    # Model servers: Ollama (its own API) or any OpenAI-compatible server, one or more
     ollama_url: AnyHttpUrl = Field(AnyHttpUrl("http://localhost:11434"))
+    llm_provider: Provider = "ollama"
+    # Comma-separated base URLs, one per host; unset: OLLAMA_URL (Ollama only).
+    llm_urls: UrlList = None
+    llm_api_key: SecretStr | None = None
+    # Answers in flight per host; unset: 2 for Ollama, 4 for OpenAI-compatible servers.
+    llm_parallel: int | None = Field(None, ge=1, le=256)
+    # Embeddings: each unset means the LLM's (or OLLAMA_URL for an Ollama provider).
+    embed_provider: Provider | None = None
+    embed_urls: UrlList = None
+    embed_api_key: SecretStr | None = None
     embed_model: str = Field("bge-large", min_length=1)
     chat_model: str = Field("llama3.1:8b", min_length=1)
-    ollama_connect_timeout: float = Field(5.0, gt=0)
-    ollama_request_timeout: float = Field(60.0, gt=0)
+    # Timeouts of every model server (the OLLAMA_* names still read).
+    model_connect_timeout: float = Field(
+        5.0, gt=0, validation_alias=_renamed("model_connect_timeout", "ollama_connect_timeout")
+    )
+    model_request_timeout: float = Field(
+        60.0, gt=0, validation_alias=_renamed("model_request_timeout", "ollama_request_timeout")
+    )
     # A cold 8B model can take a while to load before its first token.
-    ollama_first_token_timeout: float = Field(180.0, gt=0)
+    model_first_token_timeout: float = Field(
+        180.0,
+        gt=0,
+        validation_alias=_renamed("model_first_token_timeout", "ollama_first_token_timeout"),
+    )
     # Between two chunks of a healthy stream; not a cap on the whole answer.
-    ollama_idle_timeout: float = Field(60.0, gt=0)
+    model_idle_timeout: float = Field(
+        60.0, gt=0, validation_alias=_renamed("model_idle_timeout", "ollama_idle_timeout")
+    )
 
     # Storage
     qdrant_url: AnyHttpUrl | None = None
@@ -125,13 +187,71 @@ class Settings(BaseSettings):
     @field_validator("ollama_url", mode="after")
     @classmethod
     def _server_root(cls, value: AnyHttpUrl) -> AnyHttpUrl:
-        if value.path not in (None, "", "/") or value.query or value.fragment:
-            root = f"{value.scheme}://{value.host}" + (f":{value.port}" if value.port else "")
-            raise ValueError(
-                f"should be the Ollama server's address without a path, like {root} "
-                "(not /v1 or /api)"
-            )
+        return _check_server_root(value)
+
+    @field_validator("llm_urls", "embed_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            urls = tuple(url.strip() for url in value.split(",") if url.strip())
+            return urls or None
         return value
+
+    @field_validator("llm_urls", "embed_urls", mode="after")
+    @classmethod
+    def _check_urls(cls, urls: tuple[str, ...] | None, info: ValidationInfo) -> Any:
+        is_embed = info.field_name == "embed_urls"
+        llm_provider = info.data.get("llm_provider", "ollama")
+        provider = (info.data.get("embed_provider") or llm_provider) if is_embed else llm_provider
+        if urls is None:
+            # Unset is fine where OLLAMA_URL or the LLM's URLs stand in for it.
+            if provider == "openai" and not (is_embed and llm_provider == "openai"):
+                raise ValueError(
+                    f"is required with the OpenAI-compatible provider: the server's base "
+                    f"URL, like http://gpu1:8000/v1 ({'EMBED' if is_embed else 'LLM'}_PROVIDER"
+                    "=openai)"
+                )
+            return None
+        for url in urls:
+            parsed = _URL.validate_python(url)
+            if provider == "ollama":
+                _check_server_root(parsed)
+        return tuple(url.rstrip("/") for url in urls)
+
+    @field_validator("llm_api_key", "embed_api_key", mode="after")
+    @classmethod
+    def _empty_key_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value() else None
+
+    def chat_hosts(self) -> ModelHostSettings:
+        """Where chat requests go (LLM_*; OLLAMA_URL when LLM_URLS is unset)."""
+        return ModelHostSettings(
+            provider=self.llm_provider,
+            urls=self.llm_urls or (str(self.ollama_url).rstrip("/"),),
+            api_key=self.llm_api_key,
+            parallel=self.llm_parallel or DEFAULT_PARALLEL[self.llm_provider],
+            url_setting="LLM_URLS" if self.llm_urls else "OLLAMA_URL",
+            key_setting="LLM_API_KEY",
+        )
+
+    def embed_hosts(self) -> ModelHostSettings:
+        """Where embedding requests go (EMBED_*, each defaulting to the LLM's)."""
+        chat = self.chat_hosts()
+        provider = self.embed_provider or self.llm_provider
+        urls, url_setting = self.embed_urls, "EMBED_URLS"
+        if urls is None and provider == chat.provider:
+            urls, url_setting = chat.urls, chat.url_setting
+        elif urls is None:
+            urls, url_setting = (str(self.ollama_url).rstrip("/"),), "OLLAMA_URL"
+        return ModelHostSettings(
+            provider=provider,
+            urls=urls,
+            api_key=self.embed_api_key or self.llm_api_key,
+            # Embeddings are short: no limit per host, but spread over the hosts.
+            parallel=None,
+            url_setting=url_setting,
+            key_setting="EMBED_API_KEY" if self.embed_api_key else "LLM_API_KEY",
+        )
 
     @property
     def sqlite_path(self) -> Path:
@@ -169,6 +289,17 @@ class DiscordSettings(Settings):
 
 
 SettingsT = TypeVar("SettingsT", bound=Settings)
+
+
+def _check_server_root(value: AnyHttpUrl) -> AnyHttpUrl:
+    """An Ollama address must be the server's root: its API paths are added to it."""
+    if value.path not in (None, "", "/") or value.query or value.fragment:
+        root = f"{value.scheme}://{value.host}" + (f":{value.port}" if value.port else "")
+        raise ValueError(
+            f"should be the Ollama server's address without a path, like {root} "
+            "(not /v1 or /api; an OpenAI-compatible server takes LLM_PROVIDER=openai)"
+        )
+    return value
 
 
 def default_data_dir() -> Path:

@@ -301,7 +301,8 @@ async def test_doctor_prints_the_pull_line_for_a_missing_model(
 ) -> None:
     fake_ollama.models.discard("bge-large")
     assert await cli("doctor") == EXIT_FAILED
-    assert "[FAIL] Embedding model: bge-large is not pulled" in cli.out
+    assert f"[FAIL] Model host {fake_ollama.url} (chat and embeddings): reachable" in cli.out
+    assert "The model 'bge-large' is not available on the Ollama server" in cli.out
     assert "fix: ollama pull bge-large" in cli.out
 
 
@@ -309,7 +310,11 @@ async def test_doctor_prints_the_pull_line_for_a_missing_model(
 
 
 def cli_env(fake: FakeOllama, data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEN_", "OLLAMA_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GEN_", "OLLAMA_", "LLM_", "EMBED_", "MODEL_"))
+    }
     env.update(OLLAMA_URL=fake.url, DATA_DIR=str(data_dir), PYTHONPATH=str(REPO))
     env.update(MIN_TASTE_SIMILARITY="-1", **extra)  # the fake's embeddings are not bge-large's
     return env
@@ -533,7 +538,11 @@ async def test_bytes_that_are_not_utf8_in_an_argument_are_one_line(tmp_path: Pat
 
 
 def cli_env_without_ollama(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEN_", "OLLAMA_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GEN_", "OLLAMA_", "LLM_", "EMBED_", "MODEL_"))
+    }
     env.update(
         OLLAMA_URL=f"http://127.0.0.1:{unused_port()}", DATA_DIR=str(data_dir), PYTHONPATH=str(REPO)
     )

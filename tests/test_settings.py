@@ -73,3 +73,99 @@ def test_an_environment_value_that_is_not_utf8_names_the_setting(
     monkeypatch.setenv("CHAT_MODEL", b"llama\xff".decode("utf-8", "surrogateescape"))
     with pytest.raises(ConfigError, match="CHAT_MODEL"):
         load_settings(Settings)
+
+
+# --- Model servers ----------------------------------------------------------------------
+
+
+def test_llm_urls_are_read_comma_separated(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "LLM_PROVIDER=openai\nLLM_URLS=http://gpu1:8000/v1, http://gpu2:8000/v1/\n",
+        encoding="utf-8",
+    )
+    hosts = load_settings(Settings).chat_hosts()
+
+    assert hosts.urls == ("http://gpu1:8000/v1", "http://gpu2:8000/v1")
+    assert (hosts.provider, hosts.parallel, hosts.url_setting) == ("openai", 4, "LLM_URLS")
+
+
+def test_ollama_url_alone_means_ollama_for_both(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("OLLAMA_URL=http://gpu-box:11434\n", encoding="utf-8")
+    settings = load_settings(Settings)
+
+    for hosts in (settings.chat_hosts(), settings.embed_hosts()):
+        assert (hosts.provider, hosts.urls) == ("ollama", ("http://gpu-box:11434",))
+        assert hosts.url_setting == "OLLAMA_URL"
+    assert settings.chat_hosts().parallel == 2
+
+
+def test_set_llm_urls_win_over_ollama_url() -> None:
+    settings = load_settings(
+        Settings, ollama_url="http://old:11434", llm_urls="http://a:11434,http://b:11434"
+    )
+    assert settings.chat_hosts().urls == ("http://a:11434", "http://b:11434")
+    assert settings.embed_hosts().urls == ("http://a:11434", "http://b:11434")
+
+
+def test_embeddings_may_use_another_provider_and_key() -> None:
+    settings = load_settings(
+        Settings,
+        llm_provider="openai",
+        llm_urls="https://api.example/v1",
+        llm_api_key="sk-llm",
+        embed_provider="ollama",
+        ollama_url="http://embedder:11434",
+    )
+    embed = settings.embed_hosts()
+
+    assert (embed.provider, embed.urls) == ("ollama", ("http://embedder:11434",))
+    assert embed.api_key is not None and embed.api_key.get_secret_value() == "sk-llm"
+    assert embed.parallel is None
+
+
+@pytest.mark.parametrize(
+    ("values", "setting"),
+    [({"llm_provider": "openai"}, "LLM_URLS"), ({"embed_provider": "openai"}, "EMBED_URLS")],
+)
+def test_the_openai_provider_needs_its_urls(values: dict[str, str], setting: str) -> None:
+    with pytest.raises(ConfigError, match=f"{setting}: is required") as error:
+        load_settings(Settings, **values)
+    assert "http://gpu1:8000/v1" in str(error.value)
+
+
+def test_an_ollama_host_with_a_path_points_to_the_openai_provider() -> None:
+    with pytest.raises(ConfigError, match=r"LLM_URLS.*LLM_PROVIDER=openai"):
+        load_settings(Settings, llm_urls="http://gpu-box:11434/v1")
+
+
+def test_the_old_timeout_names_still_read_and_the_new_ones_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OLLAMA_FIRST_TOKEN_TIMEOUT", "300")
+    monkeypatch.setenv("OLLAMA_IDLE_TIMEOUT", "30")
+    monkeypatch.setenv("MODEL_IDLE_TIMEOUT", "45")
+    settings = load_settings(Settings)
+
+    assert settings.model_first_token_timeout == 300
+    assert settings.model_idle_timeout == 45
+
+
+def test_the_api_key_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_API_KEY", "sk-very-secret")
+    settings = load_settings(Settings)
+    with pytest.raises(ConfigError) as error:
+        load_settings(Settings, llm_parallel=0)
+
+    assert settings.chat_hosts().api_key is not None
+    assert "sk-very-secret" not in repr(settings) + str(settings.chat_hosts())
+    assert "sk-very-secret" not in str(error.value)
+
+
+def test_an_empty_api_key_is_no_key() -> None:
+    assert load_settings(Settings, llm_api_key="").chat_hosts().api_key is None
+
+
+def test_the_hosts_places_are_hosts_times_parallel() -> None:
+    settings = load_settings(Settings, llm_urls="http://a:11434,http://b:11434", llm_parallel=3)
+    assert settings.chat_hosts().places == 6
+    assert settings.embed_hosts().places is None  # embeddings: no limit per host

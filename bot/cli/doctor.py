@@ -1,4 +1,5 @@
-"""`doctor`: check the settings, DATA_DIR, Ollama, the models, the vector store and SQLite."""
+"""`doctor`: check the settings, DATA_DIR, every model host and its models, the vector
+store and SQLite."""
 
 from __future__ import annotations
 

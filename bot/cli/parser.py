@@ -80,7 +80,7 @@ def build_parser() -> CommandLine:
     common = common_options()
     parser = CommandLine(
         prog="suggest-watch",
-        description="Movie and show picks from your own tastes, on your local Ollama.",
+        description="Movie and show picks from your own tastes, on your own model server.",
         parents=[common],
     )
     commands = parser.add_subparsers(
@@ -126,7 +126,7 @@ def build_parser() -> CommandLine:
     )
 
     add("reindex", "rebuild every member's vectors from the records")
-    add("doctor", "check the settings, DATA_DIR, Ollama, the models, the vector store and SQLite")
+    add("doctor", "check the settings, DATA_DIR, every model host, the vector store and SQLite")
     return parser
 
 

@@ -1,7 +1,7 @@
 """The one place where errors become what a member reads.
 
 Our own errors (`bot.errors`) carry a message written for a person; the member sees it
-(or, for faults of Ollama, Qdrant or SQLite, a short explanation) and the owner gets a
+(or, for faults of the model server, Qdrant or SQLite, a short explanation) and the owner gets a
 log line with the cause. Anything else is a bug: the member gets a short apology with
 an error id, and the same id is logged with the traceback so the owner can find it.
 """
@@ -18,9 +18,10 @@ from bot.discord_bot import NO_PINGS
 from bot.errors import (
     InputError,
     ModelNotFound,
-    OllamaError,
-    OllamaStalled,
-    OllamaUnreachable,
+    ModelServerError,
+    ModelServerRefused,
+    ModelServerStalled,
+    ModelServerUnreachable,
     QueueTimeout,
     RecordsError,
     SuggestWatchError,
@@ -44,16 +45,21 @@ def describe_error(error: SuggestWatchError) -> str:
             "Too many suggestions are being written right now and your turn did not come "
             "in time, so nothing was run. Please ask again in a few minutes."
         )
-    if isinstance(error, OllamaUnreachable):
+    if isinstance(error, ModelServerUnreachable):
         return "I can't reach the AI model right now. The owner has been told; please try later."
+    if isinstance(error, ModelServerRefused):
+        return (
+            "The AI model's server refused me (its key is missing or wrong). "
+            "The owner has been told; please try later."
+        )
     if isinstance(error, ModelNotFound):
         return (
             "The AI model isn't installed on this server yet. "
             "The owner has been told how to fix it; please try later."
         )
-    if isinstance(error, OllamaStalled):
+    if isinstance(error, ModelServerStalled):
         return "The AI model stopped answering. Please try again in a moment."
-    if isinstance(error, OllamaError):
+    if isinstance(error, ModelServerError):
         return "The AI model ran into an error. Please try again in a moment."
     if isinstance(error, VectorStoreError):
         return "My taste index is having trouble right now. The owner has been told."

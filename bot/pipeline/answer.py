@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
-from bot.errors import OllamaError, SuggestWatchError
+from bot.errors import ModelServerError, SuggestWatchError
 from bot.pipeline.domain import GenerationStats, PickDraft, SuggestionStatus, SuggestionTimings
 from bot.pipeline.events import (
     Failed,
@@ -26,7 +26,7 @@ from bot.pipeline.events import (
     SuggestionEvent,
     TextDelta,
 )
-from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.model_client import ModelClient
 from bot.pipeline.picks import (
     AnswerMode,
     LeftOut,
@@ -116,7 +116,7 @@ class AnswerRun:
     def __init__(
         self,
         settings: Settings,
-        chat: OllamaClient,
+        chat: ModelClient,
         suggestion_records: SuggestionRecords,
         pick_records: PickRecords,
         *,
@@ -147,7 +147,7 @@ class AnswerRun:
                 async for event in answer:
                     yield event
             ending: list[SuggestionEvent] = [await self._finished()]
-        except OllamaError as exc:
+        except ModelServerError as exc:
             ending = self._reader.finish()
             ending.append(await self._failed(exc))
         except (GeneratorExit, asyncio.CancelledError):
@@ -213,7 +213,7 @@ class AnswerRun:
             left_out_count=left_out_count,
         )
 
-    async def _failed(self, error: OllamaError) -> Failed:
+    async def _failed(self, error: ModelServerError) -> Failed:
         suggestion_id = self._retrieved.suggestion_id
         text = self._reader.text
         status = SuggestionStatus.INTERRUPTED if text else SuggestionStatus.FAILED

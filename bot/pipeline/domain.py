@@ -21,7 +21,7 @@ class Taste:
     member_id: str
     text: str
     created_at: datetime
-    # Its vector is not known to be written yet (a crash, or Ollama down): not searchable
+    # Its vector is not known to be written yet (a crash, or the model server down): not searchable
     # until the pipeline finishes it, which it does at start and when it is stated again.
     is_pending: bool = False
 
@@ -81,7 +81,8 @@ class SuggestionStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class GenerationStats:
-    """Counts and durations from Ollama's final `done: true` chunk (seconds)."""
+    """Counts and durations of an answer (seconds): from Ollama's final `done: true`
+    chunk, or an OpenAI-compatible server's usage and our own clock."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0

@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
-from bot.errors import DimensionMismatch, ModelNotFound, OllamaError, SuggestWatchError
+from bot.errors import DimensionMismatch, SuggestWatchError
 from bot.pipeline.data_dir import low_space_warning
-from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.host_checks import check_hosts
+from bot.pipeline.models import Models
 from bot.pipeline.records import Records
 from bot.pipeline.vectors import TasteVectors, VectorCensus
 from bot.settings import Settings
@@ -34,34 +35,29 @@ class HealthCheck:
 
 
 class Health:
-    """Checks Ollama and its models, the vector store against the records, the records."""
+    """Checks every model host and its models, the vector store against the records, and
+    the records."""
 
     def __init__(
         self,
         settings: Settings,
-        ollama: OllamaClient,
+        models: Models,
         records: Records,
         vectors: TasteVectors,
         first_reconcile: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """`first_reconcile` waits for the start-up reconcile's first pass, if any."""
         self._settings = settings
-        self._ollama = ollama
+        self._models = models
         self._records = records
         self._vectors = vectors
         self._first_reconcile = first_reconcile
 
     async def health(self) -> list[HealthCheck]:
         """Check every part the pipeline depends on; never raises for a failed part."""
-        checks: list[HealthCheck] = []
-        try:
-            version = await self._ollama.version()
-        except OllamaError as exc:
-            checks.append(HealthCheck("Ollama", False, str(exc), "Start Ollama or fix OLLAMA_URL."))
-        else:
-            checks.append(HealthCheck("Ollama", True, f"reachable, version {version}"))
-            checks.append(await self._check_model("Embedding model", self._settings.embed_model))
-            checks.append(await self._check_model("Chat model", self._settings.chat_model))
+        settings = self._settings
+        hosts = await check_hosts(self._models, settings.chat_model, settings.embed_model)
+        checks = [HealthCheck(host.name, host.ok, host.detail, host.fix) for host in hosts]
         checks.append(await self._check_vectors())
         checks.append(await self._check_records())
         return checks
@@ -72,10 +68,7 @@ class Health:
         problems: list[str] = []
         if warning := low_space_warning(self._settings.data_dir):
             problems.append(warning)
-        try:
-            await self._ollama.version()
-        except OllamaError:
-            return problems  # said when a member asks; Ollama may start after the bot
+        # A model server that is down is said when a member asks; it may start after the bot.
         if sizes := await self._wrong_vector_sizes():
             problems.append(f"Vector store: {sizes}")
         return problems
@@ -83,20 +76,11 @@ class Health:
     async def _wrong_vector_sizes(self) -> str:
         """'' unless stored vectors have another size than the embedding model's."""
         try:
-            dimension = await self._ollama.embedding_dimension(self._settings.embed_model)
+            dimension = await self._models.embedding_dimension(self._settings.embed_model)
             census = await self._vectors.census(list(await self._records.tastes.taste_counts()))
         except SuggestWatchError:
             return ""  # the model or a store is unavailable: said when a member asks
         return describe_wrong_sizes(census, dimension)
-
-    async def _check_model(self, role: str, model: str) -> HealthCheck:
-        try:
-            await self._ollama.show(model)
-        except ModelNotFound:
-            return HealthCheck(role, False, f"{model} is not pulled", f"ollama pull {model}")
-        except OllamaError as exc:
-            return HealthCheck(role, False, f"{model}: {exc}")
-        return HealthCheck(role, True, f"{model} is pulled")
 
     async def _check_vectors(self) -> HealthCheck:
         """Compare the records with the vectors, member by member, and their sizes."""
@@ -123,9 +107,9 @@ class Health:
             return HealthCheck(
                 name,
                 False,
-                f"{layout}; {pending} taste(s) wait for their vectors (Ollama unreachable?); "
+                f"{layout}; {pending} taste(s) wait for their vectors (model server down?); "
                 "they are written as soon as it answers",
-                f"Start Ollama, or run: {REINDEX_COMMAND}",
+                f"Start the embedding host, or run: {REINDEX_COMMAND}",
             )
         members = f"{layout}, {len(census.vectors)} member(s) with vectors"
         return await self._check_sizes(census, members)
@@ -134,8 +118,8 @@ class Health:
         """The vectors' sizes against the embedding model's (`members` says how many)."""
         name = "Vector store"
         try:
-            dimension = await self._ollama.embedding_dimension(self._settings.embed_model)
-        except OllamaError:
+            dimension = await self._models.embedding_dimension(self._settings.embed_model)
+        except SuggestWatchError:
             return HealthCheck(name, True, f"{members}; sizes not checked without the model")
         if wrong := describe_wrong_sizes(census, dimension):
             return HealthCheck(name, False, wrong, REINDEX_COMMAND)

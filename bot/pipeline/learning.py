@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from bot.pipeline.domain import Rating, label
-from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.model_client import ModelClient
 from bot.pipeline.picks import LeftOut
 from bot.pipeline.prompt import Learned
 from bot.pipeline.records import PickRecord, PickRecords
@@ -38,7 +38,7 @@ class Learning:
     """Turns a member's ratings and recent picks into lessons for the next prompt."""
 
     def __init__(
-        self, settings: Settings, embedder: OllamaClient, pick_records: PickRecords
+        self, settings: Settings, embedder: ModelClient, pick_records: PickRecords
     ) -> None:
         self._settings = settings
         self._embedder = embedder

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from bot.pipeline.locks import MemberLocks
-from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.model_client import ModelClient
 from bot.pipeline.records import TasteRecords
 from bot.pipeline.vectors import MemberTastes, TastePoint, TasteVectors
 from bot.settings import Settings
@@ -38,7 +38,7 @@ class Reindexer:
     def __init__(
         self,
         settings: Settings,
-        embedder: OllamaClient,
+        embedder: ModelClient,
         taste_records: TasteRecords,
         vectors: TasteVectors,
         locks: MemberLocks,

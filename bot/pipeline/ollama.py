@@ -22,19 +22,20 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, Self, TypeVar, cast
 
 import httpx
 
 from bot.errors import (
     ModelNotFound,
+    ModelServerCut,
     OllamaError,
     OllamaResponseError,
     OllamaStalled,
     OllamaUnreachable,
 )
 from bot.pipeline.domain import GenerationStats
+from bot.pipeline.model_client import ChatChunk
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,14 +46,6 @@ EMBED_BATCH_SIZE = 32
 _PROBE_TEXT = "dimension probe"
 _NANOSECONDS = 1e9
 _MAX_ERROR_CHARS = 300  # an HTML error page is not a message
-
-
-@dataclass(frozen=True, slots=True)
-class ChatChunk:
-    """A piece of a streamed answer; `stats` is set only on the final `done: true` chunk."""
-
-    text: str
-    stats: GenerationStats | None = None
 
 
 class OllamaClient:
@@ -67,8 +60,11 @@ class OllamaClient:
         first_token_timeout: float = 180.0,
         idle_timeout: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        api_key: str | None = None,
+        url_setting: str = "OLLAMA_URL",
     ) -> None:
         self._url = _without_credentials(base_url)
+        self._url_setting = url_setting
         self._first_token_timeout = first_token_timeout
         self._idle_timeout = idle_timeout
         # Plain requests get one overall read limit; streams read without one, because
@@ -80,6 +76,8 @@ class OllamaClient:
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(request_timeout, connect=connect_timeout, pool=connect_timeout),
             transport=transport,
+            # For an Ollama behind a proxy that checks a key (LLM_API_KEY).
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else None,
         )
         self._dimensions: dict[str, int] = {}
 
@@ -92,6 +90,11 @@ class OllamaClient:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
+
+    @property
+    def url(self) -> str:
+        """The server's address as shown to the owner (never with credentials)."""
+        return self._url
 
     # -- plain requests ----------------------------------------------------------------
 
@@ -108,6 +111,10 @@ class OllamaClient:
     async def show(self, model: str) -> dict[str, Any]:
         """Ollama's description of `model` (details, model_info, ...); `ModelNotFound` if absent."""
         return await self._request("POST", "/api/show", {"model": model}, model=model)
+
+    async def check_model(self, model: str) -> None:
+        """Return if `model` is pulled; raise `ModelNotFound` if it is not."""
+        await self.show(model)
 
     async def embedding_dimension(self, model: str) -> int:
         """The length of `model`'s embeddings, asked once per model and then cached.
@@ -236,7 +243,7 @@ class OllamaClient:
             raise OllamaStalled(
                 f"Ollama sent no answer within {self._first_token_timeout:g}s. The model may "
                 "still be loading or the server may be overloaded; try again shortly, or "
-                "raise OLLAMA_FIRST_TOKEN_TIMEOUT."
+                "raise MODEL_FIRST_TOKEN_TIMEOUT."
             ) from None
 
     # -- error translation -------------------------------------------------------------
@@ -249,7 +256,7 @@ class OllamaClient:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise OllamaUnreachable(
                 f"Cannot reach Ollama at {self._url} ({type(exc).__name__}). "
-                "Is it running? Check OLLAMA_URL."
+                f"Is it running? Check {self._url_setting}."
             ) from None
         except httpx.TimeoutException as exc:
             raise OllamaStalled(
@@ -257,7 +264,7 @@ class OllamaClient:
                 "it may be busy or loading a model. Try again shortly."
             ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise OllamaResponseError(
+            raise ModelServerCut(
                 f"The connection to Ollama was cut during {path} ({exc}). "
                 "Ollama may have crashed or restarted; check its logs."
             ) from None
@@ -275,7 +282,10 @@ async def _raise_for_status(response: httpx.Response, path: str, model: str) -> 
     is_missing_model = "model" in error.lower() and "not found" in error.lower()
     if response.status_code == 404 and model and is_missing_model:
         raise ModelNotFound(model)
-    raise OllamaResponseError(f"Ollama answered HTTP {response.status_code} to {path}: {error}")
+    raise OllamaResponseError(
+        f"Ollama answered HTTP {response.status_code} to {path}: {error}",
+        status=response.status_code,
+    )
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -328,7 +338,7 @@ def _stats_from(final: dict[str, Any]) -> GenerationStats:
 
 
 def _stream_cut(model: str) -> OllamaResponseError:
-    return OllamaResponseError(
+    return ModelServerCut(
         f"The answer stream from Ollama ({model}) was cut before it finished. "
         "Ollama may have crashed or restarted; check its logs."
     )

@@ -1,6 +1,7 @@
 """Structured picks: the JSON schema the model must follow, read while it streams.
 
-The chat request passes `PickList`'s JSON schema as Ollama's `format`, so the model
+The chat request passes `PickList`'s JSON schema as Ollama's `format` (an OpenAI-compatible
+server gets it as `response_format`, see `strict_schema`), so the model
 answers `{"picks": [{"title": ..., "year": ..., ...}, ...]}`. `PickStream` is fed the
 answer piece by piece and parses the text so far with pydantic-core's partial JSON
 parser, so a pick's title can be shown as soon as its string is closed, and the rest
@@ -51,7 +52,7 @@ class PickList(BaseModel):
 
 
 def answer_schema() -> dict[str, Any]:
-    """The JSON schema sent as Ollama's `format`."""
+    """The JSON schema of the answer (Ollama's `format`, OpenAI's `response_format`)."""
     return PickList.model_json_schema()
 
 

@@ -1,7 +1,7 @@
 """The shared recommendation pipeline: every front end's one way in.
 
 `Pipeline` is a thin facade over parts with one job each, all built from the same
-`Backends` (Ollama, the vector store, the records):
+`Backends` (the model servers, the vector store, the records):
 
     tastes.TasteWriter      state, list and forget tastes, in both stores at once
     reconcile.Reconciler    finish what a crash or a fault left between the stores
@@ -32,9 +32,9 @@ from bot.pipeline.health import Health, HealthCheck
 from bot.pipeline.learning import Learning
 from bot.pipeline.locks import MemberLocks
 from bot.pipeline.maintenance import Reindexer, ReindexReport
+from bot.pipeline.models import Models, open_models
 from bot.pipeline.movienight import MovieNights
 from bot.pipeline.movienight.planning import Blender
-from bot.pipeline.ollama import OllamaClient
 from bot.pipeline.owners import ProcessOwner, remove_files_of_gone_owners
 from bot.pipeline.ratings import CHOICE_SOURCE, PAST_PICKS_LIMIT, Ratings
 from bot.pipeline.reconcile import Reconciler
@@ -60,10 +60,11 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Backends:
-    """What the pipeline is built on: the model server, the two stores, and the id of
-    the process that owns the suggestions it starts (see `owners.py`)."""
+    """What the pipeline is built on: the model servers (chat and embedding hosts), the
+    two stores, and the id of the process that owns the suggestions it starts (see
+    `owners.py`)."""
 
-    ollama: OllamaClient
+    models: Models
     vectors: TasteVectors
     records: Records
     owner_id: str | None = None
@@ -75,18 +76,18 @@ class Pipeline:
 
     def __init__(self, settings: Settings, backends: Backends) -> None:
         self.settings = settings
-        ollama, vectors, records = backends.ollama, backends.vectors, backends.records
+        models, vectors, records = backends.models, backends.vectors, backends.records
         tastes, suggestions, picks = records.tastes, records.suggestions, records.picks
         locks = MemberLocks()
-        self._reconciler = Reconciler(settings, ollama, tastes, vectors, locks)
+        self._reconciler = Reconciler(settings, models, tastes, vectors, locks)
         self._tastes = TasteWriter(
-            settings, ollama, tastes, vectors, locks, on_unsettled=self._reconciler.wake
+            settings, models, tastes, vectors, locks, on_unsettled=self._reconciler.wake
         )
-        learning = Learning(settings, ollama, picks)
+        learning = Learning(settings, models, picks)
         self._suggester = Suggester(
             settings,
-            ollama,
-            Retriever(settings, ollama, vectors, tastes),
+            models,
+            Retriever(settings, models, vectors, tastes),
             learning,
             suggestions,
             picks,
@@ -95,8 +96,8 @@ class Pipeline:
         self._ratings = Ratings(suggestions, picks)
         self.movie_nights = MovieNights(
             settings,
-            ollama,
-            Blender(settings, ollama, vectors, tastes, picks, learning),
+            models,
+            Blender(settings, models, vectors, tastes, picks, learning),
             tastes,
             suggestions,
             picks,
@@ -104,9 +105,9 @@ class Pipeline:
             self._ratings,
             backends.owner_id,
         )
-        self._reindexer = Reindexer(settings, ollama, tastes, vectors, locks)
+        self._reindexer = Reindexer(settings, models, tastes, vectors, locks)
         self._health = Health(
-            settings, ollama, records, vectors, first_reconcile=self._reconciler.wait_for_first_pass
+            settings, models, records, vectors, first_reconcile=self._reconciler.wait_for_first_pass
         )
 
     async def __aenter__(self) -> Self:
@@ -251,7 +252,8 @@ class Pipeline:
 
 @asynccontextmanager
 async def open_backends(settings: Settings) -> AsyncIterator[Backends]:
-    """Open Ollama, the vector store and the records; close them all on the way out.
+    """Open the model servers, the vector store and the records; close them all on the
+    way out.
 
     The vector store is opened first: an embedded store is locked to one process, and a
     process refused that lock must change nothing, so the records (migrations, closing
@@ -260,15 +262,7 @@ async def open_backends(settings: Settings) -> AsyncIterator[Backends]:
     """
     check_writable(settings.data_dir)
     async with AsyncExitStack() as stack:
-        ollama = await stack.enter_async_context(
-            OllamaClient(
-                str(settings.ollama_url),
-                connect_timeout=settings.ollama_connect_timeout,
-                request_timeout=settings.ollama_request_timeout,
-                first_token_timeout=settings.ollama_first_token_timeout,
-                idle_timeout=settings.ollama_idle_timeout,
-            )
-        )
+        models = await stack.enter_async_context(open_models(settings))
         vectors = await open_taste_vectors(
             VectorLayout(settings.vector_layout),
             path=settings.qdrant_path,
@@ -288,7 +282,7 @@ async def open_backends(settings: Settings) -> AsyncIterator[Backends]:
         )
         await records.suggestions.close_abandoned_suggestions(owner.is_gone)
         remove_files_of_gone_owners(settings.data_dir)
-        yield Backends(ollama, vectors, records, owner.id)
+        yield Backends(models, vectors, records, owner.id)
 
 
 @asynccontextmanager

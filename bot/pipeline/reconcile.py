@@ -3,8 +3,8 @@
 SQLite is the record and the vectors are derived, so repair has one direction: a row
 marked 'deleting' loses its vectors and then the row; a 'pending' row gets its vector
 written. At start the quick erasing is done before the front end serves anyone;
-writing pending vectors needs Ollama, so a background task retries it, with pauses
-doubling up to a few minutes while Ollama is away, and again whenever a write asks.
+writing pending vectors needs the embedding server, so a background task retries it,
+with pauses doubling up to a few minutes while it is away, and again whenever a write asks.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import logging
 from bot.background import BackgroundTasks
 from bot.errors import SuggestWatchError, VectorStoreError
 from bot.pipeline.locks import MemberLocks
-from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.model_client import ModelClient
 from bot.pipeline.records import TasteRecords
 from bot.pipeline.tastes import erase_tastes
 from bot.pipeline.vectors import TastePoint, TasteVectors
@@ -33,7 +33,7 @@ class Reconciler:
     def __init__(
         self,
         settings: Settings,
-        embedder: OllamaClient,
+        embedder: ModelClient,
         taste_records: TasteRecords,
         vectors: TasteVectors,
         locks: MemberLocks,
@@ -91,7 +91,7 @@ class Reconciler:
 
     async def reconcile(self) -> int:
         """Write the vectors of pending tastes and erase forgotten ones; returns how many
-        tastes are still unsettled (Ollama or the vector store failed)."""
+        tastes are still unsettled (the model server or the vector store failed)."""
         left = 0
         for unsettled in await self._records.unsettled():
             try:

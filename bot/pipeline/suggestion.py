@@ -20,7 +20,7 @@ from bot.pipeline.answer import AnswerRun
 from bot.pipeline.domain import MatchedTaste, SuggestionStatus, SuggestionTimings
 from bot.pipeline.events import Failed, Retrieved, SuggestionEvent
 from bot.pipeline.learning import Learning, Lessons
-from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.model_client import ModelClient
 from bot.pipeline.prompt import build_messages
 from bot.pipeline.records import PickRecords, SuggestionRecords, TasteRecords
 from bot.pipeline.text import clean_text
@@ -50,7 +50,7 @@ class Retriever:
     def __init__(
         self,
         settings: Settings,
-        embedder: OllamaClient,
+        embedder: ModelClient,
         vectors: TasteVectors,
         taste_records: TasteRecords,
     ) -> None:
@@ -86,7 +86,7 @@ class Suggester:
     def __init__(
         self,
         settings: Settings,
-        chat: OllamaClient,
+        chat: ModelClient,
         retriever: Retriever,
         learning: Learning,
         suggestion_records: SuggestionRecords,

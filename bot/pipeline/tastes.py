@@ -15,7 +15,7 @@ from dataclasses import replace
 from bot.errors import DuplicateTaste, TasteLimitReached, TasteNotFound, VectorStoreError
 from bot.pipeline.domain import Taste
 from bot.pipeline.locks import MemberLocks, finish_even_if_cancelled
-from bot.pipeline.ollama import OllamaClient
+from bot.pipeline.model_client import ModelClient
 from bot.pipeline.records import TasteRecords
 from bot.pipeline.text import clean_text
 from bot.pipeline.vectors import TastePoint, TasteVectors
@@ -58,7 +58,7 @@ class TasteWriter:
     def __init__(
         self,
         settings: Settings,
-        embedder: OllamaClient,
+        embedder: ModelClient,
         taste_records: TasteRecords,
         vectors: TasteVectors,
         locks: MemberLocks,
@@ -90,7 +90,7 @@ class TasteWriter:
             limit = self._settings.max_tastes_per_member
             if existing is None and await self._records.count_tastes(member_id) >= limit:
                 raise TasteLimitReached(limit)
-            # Embed before writing anything: with Ollama down, nothing is stored.
+            # Embed before writing anything: with the model server down, nothing is stored.
             [vector] = await self._embedder.embed(self._settings.embed_model, [text])
             taste = await finish_even_if_cancelled(self._store(member_id, text, vector))
         log.info("Member %s stored taste #%d", member_id, taste.id)

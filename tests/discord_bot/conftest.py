@@ -62,8 +62,8 @@ def make_settings(
         "data_dir": data_dir,
         "stream_edit_interval": EDIT_INTERVAL,
         "max_concurrent_generations": 2,
-        "ollama_idle_timeout": 0.5,
-        "ollama_first_token_timeout": 5.0,
+        "model_idle_timeout": 0.5,
+        "model_first_token_timeout": 5.0,
         # Some answers here are long on purpose; the length cut has its own tests.
         "gen_num_predict": 8192,
         "_env_file": None,

@@ -320,8 +320,8 @@ async def test_writes_wait_for_a_running_reindex(
     # The two parts share one set of locks, as in the pipeline; the test watches it.
     locks = MemberLocks()
     tastes = backends.records.tastes
-    writer = TasteWriter(settings, backends.ollama, tastes, backends.vectors, locks)
-    reindexer = Reindexer(settings, backends.ollama, tastes, backends.vectors, locks)
+    writer = TasteWriter(settings, backends.models, tastes, backends.vectors, locks)
+    reindexer = Reindexer(settings, backends.models, tastes, backends.vectors, locks)
     await writer.prefer("alice", "noir")
     building, release = asyncio.Event(), asyncio.Event()
     real_rebuild = backends.vectors.rebuild

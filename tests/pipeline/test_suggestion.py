@@ -266,7 +266,7 @@ async def test_a_cut_stream_is_interrupted_with_its_partial_text(
 async def test_a_stalled_stream_is_interrupted_after_the_idle_limit(
     settings: Settings, fake_ollama: FakeOllama
 ) -> None:
-    impatient = settings.model_copy(update={"ollama_idle_timeout": 0.3})
+    impatient = settings.model_copy(update={"model_idle_timeout": 0.3})
     fake_ollama.fault = Fault(FaultKind.STALL, after_tokens=4)
     async with open_pipeline(impatient) as pipeline:
         failed = (await collect(pipeline, "alice", "noir"))[-1]

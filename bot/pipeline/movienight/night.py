@@ -21,6 +21,7 @@ from bot.errors import InputError
 from bot.pipeline.answer import AnswerRun
 from bot.pipeline.domain import PickDraft, Rating, SuggestionTimings
 from bot.pipeline.events import Failed, Finished, PicksUpdated, Retrieved, TextDelta
+from bot.pipeline.model_client import ModelClient
 from bot.pipeline.movienight.blend import BlendedMember, build_night_messages
 from bot.pipeline.movienight.events import NightStarted, VoteOutcome
 from bot.pipeline.movienight.planning import (
@@ -31,7 +32,6 @@ from bot.pipeline.movienight.planning import (
     plan_night,
 )
 from bot.pipeline.movienight.privacy import TasteScrubber
-from bot.pipeline.ollama import OllamaClient
 from bot.pipeline.prompt import ChatMessage
 from bot.pipeline.ratings import CHOICE_SOURCE, Ratings
 from bot.pipeline.records import (
@@ -64,7 +64,7 @@ class MovieNights:
     def __init__(
         self,
         settings: Settings,
-        chat: OllamaClient,
+        chat: ModelClient,
         blender: Blender,
         taste_records: TasteRecords,
         suggestion_records: SuggestionRecords,

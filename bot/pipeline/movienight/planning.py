@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from bot.errors import InputError
 from bot.pipeline.learning import Learning
+from bot.pipeline.model_client import ModelClient
 from bot.pipeline.movienight.blend import BlendedMember, member_label
-from bot.pipeline.ollama import OllamaClient
 from bot.pipeline.picks import LeftOut
 from bot.pipeline.records import NightRecords, PickRecords, TasteRecords
 from bot.pipeline.vectors import TasteVectors
@@ -92,7 +92,7 @@ class Blender:
     def __init__(
         self,
         settings: Settings,
-        embedder: OllamaClient,
+        embedder: ModelClient,
         vectors: TasteVectors,
         tastes: TasteRecords,
         picks: PickRecords,

@@ -333,7 +333,7 @@ async def test_an_unreachable_ollama_is_explained_in_the_reply(
         fake_discord,
         tmp_path / "data",
         ollama_url=f"http://127.0.0.1:{unused_port()}",
-        ollama_connect_timeout=0.5,
+        model_connect_timeout=0.5,
     )
     async with running_bot(fake_discord, fake_ollama, settings) as harness:
         interaction = await suggest(harness)

@@ -58,8 +58,12 @@ class Suggest(commands.Cog):
 
     def __init__(self, bot: SuggestWatchBot) -> None:
         self.bot = bot
+        # Both caps apply: the bot's, and the chat hosts' places (hosts × LLM_PARALLEL),
+        # so a suggestion beyond either waits here, where its queue place is shown.
+        places = bot.settings.chat_hosts().places or bot.settings.max_concurrent_generations
         self.slots = GenerationSlots(
-            bot.settings.max_concurrent_generations, bot.settings.suggest_queue_timeout
+            min(bot.settings.max_concurrent_generations, places),
+            bot.settings.suggest_queue_timeout,
         )
         # Replies written through a channel (their tokens expired) share its write budget.
         self.channel_windows = ChannelWindows(bot.write_budget)
