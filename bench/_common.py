@@ -171,8 +171,9 @@ class LoopProbe:
 
 
 @contextlib.asynccontextmanager
-async def probing_loop() -> AsyncIterator[LoopProbe]:
-    """Measure event-loop lag (and peak RSS) for as long as the block runs."""
+async def probing_loop(interval: float = LAG_SAMPLE_SECONDS) -> AsyncIterator[LoopProbe]:
+    """Measure event-loop lag (and peak RSS) for as long as the block runs, asking to be
+    woken every `interval` seconds."""
     probe = LoopProbe(peak_rss_mib=rss_mib())
     loop = asyncio.get_running_loop()
 
@@ -180,8 +181,8 @@ async def probing_loop() -> AsyncIterator[LoopProbe]:
         count = 0
         while True:
             asked = loop.time()
-            await asyncio.sleep(LAG_SAMPLE_SECONDS)
-            probe.lags.append(max(0.0, loop.time() - asked - LAG_SAMPLE_SECONDS))
+            await asyncio.sleep(interval)
+            probe.lags.append(max(0.0, loop.time() - asked - interval))
             count += 1
             if count % 10 == 0:
                 probe.peak_rss_mib = max(probe.peak_rss_mib, rss_mib())

@@ -68,6 +68,7 @@ def pipeline_settings(fakes: RemoteFakes, data_dir: Path, **overrides: Any) -> S
         "data_dir": data_dir,
         "max_tastes_per_member": 10_000,
         "no_repeat_window": NO_REPEAT_WINDOW,
+        "catalogue": "off",  # the catalogue rows point it at the fake Wikidata
         "_env_file": None,
     }
     values.update(overrides)
@@ -83,6 +84,7 @@ async def discord_settings(fakes: RemoteFakes, data_dir: Path, **overrides: Any)
         "data_dir": data_dir,
         "stream_edit_interval": EDIT_INTERVAL,
         "no_repeat_window": NO_REPEAT_WINDOW,
+        "catalogue": "off",
         "_env_file": None,
     }
     values.update(overrides)

@@ -10,7 +10,6 @@ The fake Ollama runs in this process, so its embedding of the request is counted
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import statistics
 import time
@@ -88,6 +87,7 @@ def add_rated_titles(sqlite_path: Path, members: list[str]) -> None:
 
 async def prompt_build_rows(tmp: Path) -> tuple[list[list[object]], str]:
     """The table rows (with a request, without one) and the note under them."""
+    load_before = common.load_average()
     members = member_ids()
     data_dir = tmp / "movienight"
     await fill(data_dir, {member: TASTES_EACH for member in members})
@@ -117,9 +117,8 @@ async def prompt_build_rows(tmp: Path) -> tuple[list[list[object]], str]:
                         f"{size:,} characters",
                     ]
                 )
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    note = SECTION_NOTE.format(builds=BUILDS) + f" Machine load (1, 5, 15 min): {load}."
-    return rows, note
+    load = common.load_note(load_before, common.load_average())
+    return rows, f"{SECTION_NOTE.format(builds=BUILDS)} {load}"
 
 
 HEADERS = ("movie night", "builds", "build median", "worst", "prompt size")

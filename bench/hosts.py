@@ -102,6 +102,7 @@ async def run(urls: Sequence[str], data_dir: Path, count: int) -> HostRun:
         data_dir=data_dir,
         no_repeat_window=NO_REPEAT_WINDOW,
         min_taste_similarity=-1.0,
+        catalogue="off",  # no film catalogue: this bench is about model hosts
         _env_file=None,
     )
     async with open_pipeline(settings) as pipeline:

@@ -19,6 +19,7 @@ minus that.
 
 It also times movie night's prompt build for ten participants with 200 tastes and
 1,000 rated titles each (`bench/_movienight.py`), written as a section of its own.
+    .venv/bin/python -m bench.overhead --catalogue-only [--quick]   # grounded picks only
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import _catalogue as catalogue_bench
 from bench import _common as common
 from bench import _movienight as movie_night
 from bench._harness import (
@@ -272,6 +274,7 @@ def cli_environment(
         "OLLAMA_URL": fakes.ollama_url,
         "DATA_DIR": str(data_dir),
         "MAX_TASTES_PER_MEMBER": "10000",
+        "CATALOGUE": "off",
         "NO_REPEAT_WINDOW": str(NO_REPEAT_WINDOW),
         # A clean checkout runs its own code, whatever the venv has installed.
         "PYTHONPATH": str(common.REPO_ROOT),
@@ -554,6 +557,13 @@ async def run_front(
     return [rows[number] for number in sorted(rows)], notes
 
 
+async def run_catalogue(quick: bool) -> list[list[object]]:
+    """The grounded-picks rows (see `bench/_catalogue.py`)."""
+    with tempfile.TemporaryDirectory(prefix="bench-catalogue-") as tmp:
+        async with RemoteFakes(embed_dim=EMBED_DIM, with_discord=False) as fakes:
+            return await catalogue_bench.bench_catalogue(fakes, Path(tmp), 3 if quick else 8)
+
+
 async def main(argv: Sequence[str] | None = None) -> None:
     parser = common.parser(__doc__.splitlines()[0])
     parser.add_argument("--front", nargs="+", choices=FRONTS, default=list(FRONTS))
@@ -564,20 +574,41 @@ async def main(argv: Sequence[str] | None = None) -> None:
         help="the BENCHMARKS.md section to write (a partial run may keep the full one)",
     )
     parser.add_argument(
+        "--catalogue-only",
+        action="store_true",
+        help="only the grounded-picks rows (catalogue off, at 50 ms and at 300 ms)",
+    )
+    parser.add_argument(
         "--movienight-only", action="store_true", help="only movie night's prompt build"
     )
     args = parser.parse_args(argv)
     common.configure_logging(args.verbose)
-    await movie_night_section(args.quick, write=not args.no_write)
+    if not args.catalogue_only:
+        await movie_night_section(args.quick, write=not args.no_write)
     if args.movienight_only:
         return
     rows: list[list[object]] = []
     notes: list[str] = []
     load_before = common.load_average()
-    for front in args.front:
+    for front in [] if args.catalogue_only else args.front:
         front_rows, front_notes = await run_front(front, args.quick, args.provider)
         rows += front_rows
         notes += front_notes
+    grounding = await run_catalogue(args.quick)
+    grounding_body = "\n\n".join(
+        [
+            "**Grounded picks** (issue 15): the pipeline with the film catalogue. "
+            + " ".join((catalogue_bench.__doc__ or "").split("\n\n", 1)[1].split()),
+            common.table(catalogue_bench.HEADERS, grounding),
+            catalogue_bench.NOTES,
+        ]
+    )
+    if args.catalogue_only:
+        title = "1b. Overhead of the film catalogue on one suggestion"
+        common.write_section(
+            "overhead-catalogue", title, grounding_body, quick=args.quick, write=not args.no_write
+        )
+        return
     body = "\n\n".join(
         [
             f"One member with {TASTES} tastes; the fake's scripted answer: "
@@ -590,6 +621,7 @@ async def main(argv: Sequence[str] | None = None) -> None:
             common.table(HEADERS, rows),
             NOTES,
             *notes,
+            grounding_body,
         ]
     )
     title = "1. Overhead on one suggestion"

@@ -1,6 +1,7 @@
-"""Retrieval scaling in embedded mode: search latency and memory by a member's number of
-tastes, /prefer throughput, start-up time with 1,000 members, and the two vector layouts
-(per-member, shared) compared at 1,000 and 10,000 members × 20 tastes.
+"""Retrieval scaling without a server: search latency and memory by a member's number of
+tastes, /prefer throughput, start-up time with 1,000 members, and the embedded stores
+(Qdrant Edge; qdrant-client's local mode in both layouts) compared at 1,000 and 10,000
+members × 20 tastes, with the event loop's lag during a reindex of 10,000 tastes.
 
 Tastes for the scaling runs are written straight into the stores (SQLite rows in one
 transaction, vectors with `TasteVectors.rebuild`), with the same
@@ -8,7 +9,7 @@ embeddings the fake Ollama would give; going through /prefer would only take lon
 /prefer itself is measured separately, through the pipeline and the fake Ollama.
 Memory and start-up are measured in a fresh process per case.
 
-    .venv/bin/python -m bench.retrieval [--quick] [--layouts-only]
+    .venv/bin/python -m bench.retrieval [--quick] [--layouts-only] [--stores edge,...]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,14 @@ from bot.pipeline.events import Retrieved
 from bot.pipeline.pipeline import open_pipeline
 from bot.pipeline.records import Records
 from bot.pipeline.text import taste_key
-from bot.pipeline.vectors import MemberTastes, TastePoint, VectorLayout, open_taste_vectors
+from bot.pipeline.vectors import (
+    MemberTastes,
+    TastePoint,
+    TasteVectors,
+    VectorLayout,
+    open_taste_vectors,
+)
+from bot.pipeline.vectors.edge import open_edge_vectors
 from bot.settings import Settings
 from tests.fakes.ollama_server import fake_embedding
 
@@ -48,6 +57,48 @@ LAYOUT_TASTES_EACH = 20
 LAYOUT_FILL_BUDGET = 600.0  # seconds per layout and size; 2 cores shared, so bounded
 LAYOUT_MEMORY_ALLOWANCE_GIB = 6  # of 24 GiB, shared by four people's runs
 SEARCH_LIMIT = 3  # RETRIEVAL_LIMIT's default
+PROBE_SEARCHES = 1_000  # searches over random members in the fresh process
+LOCAL_PROBE_SEARCHES = 100  # local mode's shared layout takes ~0.4 s each at 1,000 members
+LOCAL_MEMBERS_MAX = 1_000  # past it, local mode is not run again: what it did is known
+LOCAL_AT_SCALE = {
+    VectorLayout.PER_MEMBER: "not run again: on 2026-11-26 its fill reached 4,783 members in "
+    "the 10 min budget (8.0 members/s and slowing), 17.3 s to open, 2,005 MiB",
+    VectorLayout.SHARED: "not run again: on 2026-11-26 not attempted, 12.3 GiB RSS projected "
+    "from its 1,000-member row",
+}
+LAG_MEMBERS = 500  # × 20 tastes: the reindex the loop's lag is measured during
+LAG_INTERVAL = 0.001  # a reindex takes seconds: sample the loop often
+
+
+@dataclass(frozen=True)
+class Store:
+    """One way to keep the vectors without a server: its name, and its settings."""
+
+    name: str
+    embedded: str  # EMBEDDED_STORE
+    layout: VectorLayout = VectorLayout.PER_MEMBER  # local mode only
+
+    def settings(self) -> dict[str, str]:
+        values = {"embedded_store": self.embedded}
+        if self.embedded == "local":
+            values["vector_layout"] = self.layout.value
+        return values
+
+    def folder(self, data_dir: Path) -> Path:
+        return data_dir / ("edge" if self.embedded == "edge" else "qdrant")
+
+    async def open(self, data_dir: Path) -> TasteVectors:
+        if self.embedded == "edge":
+            return await open_edge_vectors(self.folder(data_dir))
+        return await open_taste_vectors(self.layout, path=self.folder(data_dir))
+
+
+EDGE = Store("edge", "edge")
+STORES = (
+    EDGE,
+    Store("local per-member", "local", VectorLayout.PER_MEMBER),
+    Store("local shared", "local", VectorLayout.SHARED),
+)
 
 
 def queries(count: int) -> list[str]:
@@ -65,7 +116,7 @@ def queries(count: int) -> list[str]:
 async def fill(
     data_dir: Path,
     tastes_by_member: dict[str, int],
-    layout: VectorLayout = VectorLayout.PER_MEMBER,
+    store: Store = EDGE,
     budget: float | None = None,
 ) -> tuple[float, int]:
     """Write each member's tastes into SQLite and the embedded vector store.
@@ -94,11 +145,11 @@ async def fill(
             yield MemberTastes(member_id, points)
             filled += 1
 
-    store = await open_taste_vectors(layout, path=settings.qdrant_path)
+    vectors = await store.open(data_dir)
     try:
-        await store.rebuild(members_tastes())
+        await vectors.rebuild(members_tastes())
     finally:
-        await store.close()
+        await vectors.close()
     return time.monotonic() - started, filled
 
 
@@ -131,12 +182,12 @@ def _insert_rows(path: Path, tastes_by_member: dict[str, int]) -> dict[str, list
 async def search_latency(
     data_dir: Path,
     count: int,
-    layout: VectorLayout = VectorLayout.PER_MEMBER,
+    store_kind: Store = EDGE,
     member_ids: Sequence[str] = (MEMBER,),
 ) -> list[float]:
     """Seconds of `TasteVectors.search` (worker thread hop included), per query; the
     queries go to `member_ids` in turn."""
-    store = await open_taste_vectors(layout, path=data_dir / "qdrant")
+    store = await store_kind.open(data_dir)
     try:
         vectors = [fake_embedding(text, EMBED_DIM) for text in queries(count + 5)]
         for vector in vectors[:5]:  # warm-up
@@ -159,7 +210,7 @@ async def retrieval_latency(
     """What `suggest` reports in its `Retrieved` event: embed and search (vector search
     plus the records lookup of the hits). The suggestion is closed right after."""
     timings: dict[str, list[float]] = {"embed": [], "search": []}
-    async with open_pipeline(pipeline_settings(fakes, data_dir)) as pipeline:
+    async with open_pipeline(pipeline_settings(fakes, data_dir, **EDGE.settings())) as pipeline:
         for number, query in enumerate(queries(count + 3)):
             events = pipeline.suggest(MEMBER, query)
             async with aclosing(events):
@@ -175,9 +226,13 @@ async def retrieval_latency(
 
 
 def run_probe(
-    data_dir: Path, layout: VectorLayout = VectorLayout.PER_MEMBER, member_id: str = MEMBER
+    data_dir: Path,
+    store: Store = EDGE,
+    member_id: str = MEMBER,
+    members_and_searches: tuple[int, int] = (0, 0),
 ) -> dict[str, float]:
-    """Start-up times and memory, measured in a fresh process (bench._startup_probe)."""
+    """Start-up times and memory (and with `members_and_searches`, searches over random
+    members), measured in a fresh process (bench._startup_probe)."""
     command = [
         sys.executable,
         "-m",
@@ -185,7 +240,9 @@ def run_probe(
         str(data_dir),
         member_id,
         str(EMBED_DIM),
-        layout.value,
+        store.layout.value,
+        store.embedded,
+        *(str(n) for n in members_and_searches),
     ]
     output = subprocess.run(
         command, check=True, capture_output=True, text=True, cwd=common.REPO_ROOT
@@ -204,7 +261,7 @@ async def prefer_throughput(fakes: RemoteFakes, data_dir: Path, per_member: int)
     """Tastes stored per second through `Pipeline.prefer`: one member, then several at once."""
     results: dict[str, Any] = {}
     texts = taste_texts(per_member, seed=11)
-    async with open_pipeline(pipeline_settings(fakes, data_dir)) as pipeline:
+    async with open_pipeline(pipeline_settings(fakes, data_dir, **EDGE.settings())) as pipeline:
         latencies = []
         started = time.perf_counter()
         for text in texts:
@@ -232,14 +289,14 @@ async def prefer_throughput(fakes: RemoteFakes, data_dir: Path, per_member: int)
     return results
 
 
-# -- the two layouts at scale ------------------------------------------------------------
+# -- the embedded stores at scale ----------------------------------------------------------
 
 
 async def layout_prefer_rate(
-    fakes: RemoteFakes, data_dir: Path, layout: VectorLayout, per_member: int
+    fakes: RemoteFakes, data_dir: Path, store: Store, per_member: int
 ) -> float:
     """Tastes per second through `Pipeline.prefer`, ten new members at once, on a full store."""
-    settings = pipeline_settings(fakes, data_dir, vector_layout=layout.value)
+    settings = pipeline_settings(fakes, data_dir, **store.settings())
     texts = taste_texts(per_member, seed=17)
     async with open_pipeline(settings) as pipeline:
 
@@ -253,36 +310,51 @@ async def layout_prefer_rate(
         return PREFER_MEMBERS_AT_ONCE * per_member / (time.perf_counter() - started)
 
 
+def not_measured_row(count: int, store: Store, projected: float, smallest: int) -> list[object]:
+    return [
+        f"{count:,} × {LAYOUT_TASTES_EACH}",
+        store.name,
+        f"not measured: projected {projected:.1f} GiB RSS (from the {smallest:,}-member "
+        f"row), over this shared machine's {LAYOUT_MEMORY_ALLOWANCE_GIB} GiB allowance",
+        *[""] * 5,
+    ]
+
+
 async def compare_layouts(
-    fakes: RemoteFakes, root: Path, member_counts: Sequence[int], searches: int, budget: float
+    fakes: RemoteFakes,
+    root: Path,
+    member_counts: Sequence[int],
+    budget: float,
+    stores: Sequence[Store] = STORES,
 ) -> list[list[object]]:
-    """One row per (members, layout): fill, open, memory, search, prefer; or how far the
+    """One row per (members, store): fill, open, memory, search, prefer; or how far the
     fill got within `budget` seconds."""
     rows: list[list[object]] = []
-    rss_per_member: dict[VectorLayout, float] = {}
+    rss_per_member: dict[str, float] = {}
     for count in member_counts:
         ids = [str(member_id) for member_id in members(count)]
-        for layout in VectorLayout:
-            data_dir = root / f"layout-{layout.value}-{count}"
-            print(f"layouts: {count:,} members, {layout.value}", file=sys.stderr, flush=True)
-            projected = rss_per_member.get(layout, 0.0) * count / 1024
-            if projected > LAYOUT_MEMORY_ALLOWANCE_GIB:
-                # The machine is shared: do not take it over to find out what is foreseeable.
+        for store in stores:
+            data_dir = root / f"store-{store.embedded}-{store.layout.value}-{count}"
+            print(f"stores: {count:,} members, {store.name}", file=sys.stderr, flush=True)
+            if store.embedded == "local" and count > LOCAL_MEMBERS_MAX:
                 rows.append(
                     [
                         f"{count:,} × {LAYOUT_TASTES_EACH}",
-                        layout.value,
-                        f"not measured: projected {projected:.1f} GiB RSS (from the "
-                        f"{min(member_counts):,}-member row), over this shared machine's "
-                        f"{LAYOUT_MEMORY_ALLOWANCE_GIB} GiB allowance",
+                        store.name,
+                        LOCAL_AT_SCALE[store.layout],
                         *[""] * 5,
                     ]
                 )
                 continue
+            projected = rss_per_member.get(store.name, 0.0) * count / 1024
+            if projected > LAYOUT_MEMORY_ALLOWANCE_GIB:
+                # The machine is shared: do not take it over to find out what is foreseeable.
+                rows.append(not_measured_row(count, store, projected, min(member_counts)))
+                continue
             fill_seconds, filled = await fill(
-                data_dir, dict.fromkeys(ids, LAYOUT_TASTES_EACH), layout, budget
+                data_dir, dict.fromkeys(ids, LAYOUT_TASTES_EACH), store, budget
             )
-            label = [f"{count:,} × {LAYOUT_TASTES_EACH}", layout.value]
+            label = [f"{count:,} × {LAYOUT_TASTES_EACH}", store.name]
             if filled < count:
                 # Measure what did get filled, and say how far that is.
                 label[0] += f" (only {filled:,} filled)"
@@ -292,23 +364,23 @@ async def compare_layouts(
                 )
             else:
                 fill_note = f"{fill_seconds:.0f} s"
-            filled_ids = ids[:filled]
-            probes = [run_probe(data_dir, layout, filled_ids[0]) for _ in range(2)]
-            searched = await search_latency(
-                data_dir, searches, layout, filled_ids[:: max(1, filled // 50)]
-            )
-            prefer_rate = await layout_prefer_rate(fakes, data_dir, layout, 20)
-            rss = common.median([p["rss_searched"] for p in probes])
-            rss_per_member[layout] = rss / filled
+            searches = PROBE_SEARCHES if store.embedded == "edge" else LOCAL_PROBE_SEARCHES
+            probes = [run_probe(data_dir, store, ids[0], (filled, searches)) for _ in range(2)]
+            prefer_rate = await layout_prefer_rate(fakes, data_dir, store, 20)
+
+            def mid(key: str, probes: list[dict[str, float]] = probes) -> float:
+                return common.median([p[key] for p in probes])
+
+            rss_per_member[store.name] = mid("rss_after_searches") / filled
             rows.append(
                 [
                     *label,
                     fill_note,
-                    common.ms(common.median([p["open_seconds"] for p in probes])),
-                    f"{rss:.0f} MiB",
-                    common.median_and_p99(searched),
+                    common.ms(mid("open_seconds")),
+                    f"{mid('rss_after_searches'):.0f} MiB",
+                    f"{common.ms(mid('search_p50'))} / {common.ms(mid('search_p99'))}",
                     f"{prefer_rate:.0f} tastes/s",
-                    f"{disk_mib(data_dir / 'qdrant'):.0f} MiB",
+                    f"{disk_mib(store.folder(data_dir)):.0f} MiB",
                 ]
             )
             print(common.table(LAYOUT_HEADERS, rows[-1:]), file=sys.stderr, flush=True)
@@ -318,29 +390,88 @@ async def compare_layouts(
 
 LAYOUT_HEADERS = (
     "members × tastes",
-    "layout",
+    "store",
     "fill",
     "open",
-    "RSS after open + search",
+    f"RSS after open + {PROBE_SEARCHES:,} searches",
     "search median / p99",
     "/prefer, 10 members at once",
     "on disk",
 )
 
 
-def layouts_body(rows: list[list[object]], searches: int, budget: float) -> str:
+def layouts_body(rows: list[list[object]], budget: float, lag_rows: list[list[object]]) -> str:
     return "\n\n".join(
         [
-            f"Embedded mode, {EMBED_DIM}-d vectors, {LAYOUT_TASTES_EACH} tastes per member, "
+            f"No server: {EMBED_DIM}-d vectors, {LAYOUT_TASTES_EACH} tastes per member, "
             "written straight into both stores with `TasteVectors.rebuild` (what `reindex` "
             f"does), the fill stopped after {budget:.0f} s. *open*: `open_pipeline` in a fresh "
-            "process (median of 2); *RSS* that process after opening and one search; "
-            f"*search*: {searches} `TasteVectors.search` calls spread over 50 members; "
-            "*/prefer*: 10 new members storing 20 tastes each at once through the pipeline "
-            "and the fake Ollama (in another process).",
+            f"process (median of 2); *RSS*: that process after opening and {PROBE_SEARCHES:,} "
+            "`TasteVectors.search` calls, each for a random member (their median and p99 "
+            f"are the *search* column; local mode: {LOCAL_PROBE_SEARCHES}); */prefer*: 10 new "
+            "members storing 20 tastes each at once through the pipeline and the fake "
+            "Ollama (in another process). *edge* is a Qdrant Edge shard (float16 vectors, "
+            "member tenant index); *local* is qdrant-client's local mode.",
             common.table(LAYOUT_HEADERS, rows),
+            f"**The event loop during a reindex** of {LAG_MEMBERS:,} members × "
+            f"{LAYOUT_TASTES_EACH} tastes: a ticker on the loop asks to wake every 1 ms and "
+            "records how late it wakes. *store only*: `TasteVectors.rebuild` fed vectors "
+            "already in memory (the store's own share); *reindex*: `Pipeline.reindex`, "
+            "embedding through the fake Ollama in another process.",
+            common.table(LAG_HEADERS, lag_rows),
         ]
     )
+
+
+# -- the loop's lag during a reindex ----------------------------------------------------
+
+
+async def reindex_lag(fakes: RemoteFakes, root: Path, store: Store) -> list[list[object]]:
+    """Loop lag during a rebuild of the store alone, then during `Pipeline.reindex`."""
+    data_dir = root / f"lag-{store.embedded}-{store.layout.value}"
+    ids = [str(member_id) for member_id in members(LAG_MEMBERS)]
+    await fill(data_dir, dict.fromkeys(ids, LAYOUT_TASTES_EACH), store)
+    embedded = {text: fake_embedding(text, EMBED_DIM) for text in taste_texts(LAYOUT_TASTES_EACH)}
+    vectors = await store.open(data_dir)
+    try:
+
+        async def again() -> AsyncIterator[MemberTastes]:
+            for number, member_id in enumerate(ids):
+                base = number * LAYOUT_TASTES_EACH
+                points = [TastePoint(base + i + 1, v) for i, v in enumerate(embedded.values())]
+                yield MemberTastes(member_id, points)
+
+        started = time.perf_counter()
+        async with common.probing_loop(LAG_INTERVAL) as store_probe:
+            await vectors.rebuild(again())
+        store_seconds = time.perf_counter() - started
+    finally:
+        await vectors.close()
+    settings = pipeline_settings(fakes, data_dir, **store.settings())
+    async with open_pipeline(settings) as pipeline:
+        started = time.perf_counter()
+        async with common.probing_loop(LAG_INTERVAL) as pipeline_probe:
+            await pipeline.reindex()
+        pipeline_seconds = time.perf_counter() - started
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return [
+        lag_row(store, "store only", store_seconds, store_probe.lags),
+        lag_row(store, "reindex", pipeline_seconds, pipeline_probe.lags),
+    ]
+
+
+def lag_row(store: Store, what: str, seconds: float, lags: list[float]) -> list[object]:
+    return [
+        store.name,
+        what,
+        f"{seconds:.1f} s",
+        len(lags),
+        f"{common.ms(common.median(lags))} / {common.ms(common.percentile(lags, 0.99))}",
+        common.ms(max(lags)),
+    ]
+
+
+LAG_HEADERS = ("store", "work", "took", "ticks", "lag median / p99", "lag max")
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -351,16 +482,30 @@ async def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--layouts-only", action="store_true", help="only compare the two layouts at scale"
     )
+    parser.add_argument(
+        "--stores",
+        default=",".join(store.name for store in STORES),
+        help="which stores to compare at scale (comma-separated: "
+        + ", ".join(store.name for store in STORES)
+        + ")",
+    )
     args = parser.parse_args(argv)
+    chosen = [store for store in STORES if store.name in args.stores.split(",")]
     layout_members = (1_000,) if args.quick else LAYOUT_MEMBERS
     budget = 120.0 if args.quick else LAYOUT_FILL_BUDGET
     with tempfile.TemporaryDirectory(prefix="bench-layouts-") as tmp:
         async with RemoteFakes(embed_dim=EMBED_DIM) as fakes:
-            layout_rows = await compare_layouts(fakes, Path(tmp), layout_members, 100, budget)
+            layout_rows = await compare_layouts(fakes, Path(tmp), layout_members, budget, chosen)
+            lag_rows = [
+                row
+                for store in chosen
+                if store.embedded == "edge"
+                for row in await reindex_lag(fakes, Path(tmp), store)
+            ]
     common.write_section(
         "layouts",
-        "2b. The two vector layouts at scale",
-        layouts_body(layout_rows, 100, budget),
+        "2b. The embedded vector stores at scale",
+        layouts_body(layout_rows, budget, lag_rows),
         quick=args.quick,
         write=not args.no_write,
     )
@@ -443,13 +588,13 @@ async def main(argv: Sequence[str] | None = None) -> None:
     ]
     body = "\n\n".join(
         [
-            f"Embedded mode (no QDRANT_URL), {EMBED_DIM}-d vectors, cosine, top "
+            f"The Edge store (no QDRANT_URL), {EMBED_DIM}-d vectors, cosine, top "
             f"{SEARCH_LIMIT}. One member holding all the tastes. Tastes written straight "
             "into SQLite and the vector store (see bench/README.md); the fake Ollama's "
             f"embeddings. {searches} vector searches and {retrievals} retrievals per size, "
             "after a warm-up.",
             common.table(SCALING_HEADERS, scaling_rows),
-            "*vector search*: `TasteVectors.search` (per-member layout), including the hop "
+            "*vector search*: `TasteVectors.search` (the Edge store), including the hop "
             "to its worker "
             "thread. *retrieval*: the `search_seconds` of the `Retrieved` event of a real "
             "`suggest` (vector search plus reading the hits' records from SQLite). "

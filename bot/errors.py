@@ -20,7 +20,11 @@ boundary, so front ends only ever handle our own types::
     │   └── ModelServerStalled      no first token, or no chunk, within the limit
     ├── VectorStoreError       Qdrant failed (down, locked, bad request)
     │   └── DimensionMismatch  stored vectors have another size than the embedding model
-    └── RecordsError           SQLite failed
+    ├── RecordsError           SQLite failed
+    └── CatalogueError         the film catalogue (Wikidata) could not answer
+        ├── CatalogueUnreachable  connection refused / timed out while connecting
+        ├── CatalogueBusy         429, 503 or `maxlag` still asked us to wait at the deadline
+        └── CatalogueResponseError  an HTTP error, an `{"error": ...}` body, or not our JSON
 
 Every message is written for a person: it says what went wrong and, where there is
 one, what to do about it.
@@ -141,3 +145,19 @@ class DimensionMismatch(VectorStoreError):
 
 class RecordsError(SuggestWatchError):
     """The SQLite records failed."""
+
+
+class CatalogueError(SuggestWatchError):
+    """The film catalogue (Wikidata) could not answer; a pick then shows "not checked"."""
+
+
+class CatalogueUnreachable(CatalogueError):
+    """No connection to the catalogue's API."""
+
+
+class CatalogueBusy(CatalogueError):
+    """The catalogue kept asking us to wait (429, 503, `maxlag`) past our deadline."""
+
+
+class CatalogueResponseError(CatalogueError):
+    """The catalogue answered with an error, or with something we cannot read."""

@@ -10,10 +10,11 @@ Nothing here imports discord.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
+from bot.pipeline.catalogue import CheckState, FilmFacts, FilmLinks, Lookup
 from bot.pipeline.domain import PastPick, PickDraft, Rating, Taste, label
 from bot.pipeline.events import Finished, Retrieved
 
@@ -257,3 +258,84 @@ def history_groups(picks: list[PastPick], marks: Marks = PLAIN) -> list[tuple[st
         lines = [rated_pick(p.position, label(p), p.rating, marks) for p in in_request]
         groups.append((heading, lines))
     return groups
+
+
+# -- what the film catalogue says of a pick -----------------------------------------------
+
+CATALOGUE_CREDIT = "Film data: Wikidata, CC0"
+CATALOGUE_URL = "https://www.wikidata.org/"
+WHERE_TO_WATCH = "Where to watch"
+CHECK_MARKS = {
+    CheckState.CHECKING: "checking…",
+    CheckState.NOT_FOUND: "not found in the catalogue",
+    CheckState.NOT_CHECKED: "not checked",
+}
+KIND_WORDS = {"movie": "film", "show": "series"}
+MAX_DIRECTORS_NAMED = 3
+# Wikidata's genre labels name the medium too ("drama film"); the kind says it already.
+_GENRE_SUFFIXES = (" television series", " film", " series")
+
+
+def check_mark(check: Lookup | None) -> str | None:
+    """What a pick is marked while or because it is not verified; None when found or
+    when no catalogue is used."""
+    return CHECK_MARKS.get(check.state) if check is not None else None
+
+
+def genre_name(label: str) -> str:
+    """`science fiction film` -> `science fiction`."""
+    for suffix in _GENRE_SUFFIXES:
+        if label.endswith(suffix) and len(label) > len(suffix):
+            return label.removesuffix(suffix)
+    return label
+
+
+def film_facts(facts: FilmFacts) -> str:
+    """The catalogue's facts on one line: `film · 116 min · science fiction, drama ·
+    directed by Mara Quill`."""
+    parts = [KIND_WORDS.get(facts.kind, facts.kind)]
+    if facts.runtime_minutes:
+        parts.append(f"{facts.runtime_minutes} min")
+    if facts.genres:
+        parts.append(", ".join(dict.fromkeys(genre_name(genre) for genre in facts.genres)))
+    if facts.directors:
+        named = ", ".join(facts.directors[:MAX_DIRECTORS_NAMED])
+        others = len(facts.directors) - MAX_DIRECTORS_NAMED
+        parts.append(
+            f"directed by {named}" + (f" and {plural(others, 'other')}" if others > 0 else "")
+        )
+    return " · ".join(parts)
+
+
+def film_links(links: FilmLinks) -> list[tuple[str, str]]:
+    """The links of a found pick, named: Wikipedia, IMDb, Letterboxd, where to watch."""
+    named = [
+        ("Wikipedia", links.wikipedia),
+        ("IMDb", links.imdb),
+        ("Letterboxd", links.letterboxd),
+        (WHERE_TO_WATCH, links.justwatch),
+    ]
+    return [(name, url) for name, url in named if url]
+
+
+def not_checked_line(count: int) -> str:
+    """The footer line when the catalogue could not check some picks in time."""
+    return (
+        f"{plural(count, 'pick')} could not be checked against the film catalogue "
+        "(it did not answer in time)."
+    )
+
+
+def catalogue_end_lines(picks: Sequence[PickDraft]) -> list[str]:
+    """After grounded picks: how many could not be checked; nothing without a catalogue."""
+    if not any(pick.check is not None for pick in picks):
+        return []
+    not_checked = sum(
+        1 for pick in picks if pick.check is not None and pick.check.state is CheckState.NOT_CHECKED
+    )
+    return [not_checked_line(not_checked)] if not_checked else []
+
+
+def uses_catalogue(picks: Sequence[PickDraft]) -> bool:
+    """Whether these picks were checked against the film catalogue (to credit it)."""
+    return any(pick.check is not None for pick in picks)

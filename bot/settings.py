@@ -37,6 +37,7 @@ DEFAULT_SYSTEM_PROMPT = (
 # was read. A relative DATA_DIR in it is therefore relative to the .env's own folder.
 ENV_FILE = ".env"
 APP_NAME = "suggest-watch"
+DEFAULT_WIKIDATA_API_URL = "https://www.wikidata.org/w/api.php"
 DISCORD_TOKEN_HELP = (
     "Discord Developer Portal (https://discord.com/developers/applications) > your "
     "application > Bot > Reset Token"
@@ -125,7 +126,11 @@ class Settings(BaseSettings):
     # The platform's per-user data folder unless set, so every folder gives the same
     # store (the Docker image sets /data).
     data_dir: Path = Field(default_factory=lambda: default_data_dir())
-    # per-member: one Qdrant collection per member; shared: one collection, member as tenant.
+    # Without QDRANT_URL: edge (a Qdrant Edge shard in DATA_DIR/edge) or local
+    # (qdrant-client's local mode in DATA_DIR/qdrant, kept one release for comparisons).
+    embedded_store: Literal["edge", "local"] = "edge"
+    # With a Qdrant server (or EMBEDDED_STORE=local) only: per-member (one collection per
+    # member) or shared (one collection, member as tenant).
     vector_layout: Literal["per-member", "shared"] = "per-member"
     # Seconds a Qdrant server may take to answer one call.
     qdrant_timeout: float = Field(10.0, gt=0, le=600)
@@ -150,10 +155,27 @@ class Settings(BaseSettings):
     # Liked picks compared with a request to choose those examples: the most recent N.
     liked_candidates: int = Field(100, ge=1, le=10_000)
     # Picks asked of the model beyond the count, so the count still holds when a
-    # repeat (or, later, a title missing from the catalogue) is left out.
+    # repeat, or a pick the film catalogue does not know, is left out.
     spare_picks: int = Field(2, ge=0, le=10)
     # Titles to avoid named in one prompt (the rest are left out when suggested anyway).
     max_avoided_in_prompt: int = Field(40, ge=0, le=500)
+
+    # Film catalogue: every pick checked against Wikidata (CC0), with facts and links.
+    catalogue: Literal["wikidata", "off"] = "wikidata"
+    wikidata_api_url: AnyHttpUrl = Field(AnyHttpUrl(DEFAULT_WIKIDATA_API_URL))
+    # The owner's URL or email, sent in the User-Agent as Wikimedia asks of every bot.
+    catalogue_contact: str | None = Field(None, max_length=200)
+    # Language of the catalogue's titles, genres and Wikipedia links (a Wikipedia code).
+    catalogue_language: str = Field("en", pattern=r"^[a-z]{2,3}(-[a-z]+)*$")
+    # JustWatch's country path for the "where to watch" link: us, uk, de, ...
+    watch_region: str = Field("us", pattern=r"^[a-z]{2}$")
+    # A pick the catalogue does not know: hide (a spare takes its number) or mark.
+    unverified_picks: Literal["hide", "mark"] = "hide"
+    # Seconds after the answer ends that lookups may still take (then "not checked").
+    catalogue_deadline: float = Field(10.0, gt=0, le=300)
+    catalogue_item_ttl_days: float = Field(30.0, gt=0, le=3650)
+    catalogue_search_ttl_days: float = Field(7.0, gt=0, le=3650)
+    catalogue_cache_max: int = Field(100_000, ge=100, le=10_000_000)
 
     # Generation options (Ollama's `options`)
     gen_temperature: float = Field(0.7, ge=0, le=2)
@@ -259,7 +281,43 @@ class Settings(BaseSettings):
 
     @property
     def qdrant_path(self) -> Path:
+        """qdrant-client's local-mode folder (EMBEDDED_STORE=local, and the move from it)."""
         return self.data_dir / "qdrant"
+
+    @property
+    def edge_path(self) -> Path:
+        """The Qdrant Edge store's folder (the default without QDRANT_URL)."""
+        return self.data_dir / "edge"
+
+    @property
+    def embedded_path(self) -> Path:
+        """The folder of the embedded vector store in use (without QDRANT_URL)."""
+        return self.edge_path if self.embedded_store == "edge" else self.qdrant_path
+
+    @property
+    def uses_edge(self) -> bool:
+        """Whether the vectors are in the Edge shard (no QDRANT_URL, EMBEDDED_STORE=edge)."""
+        return self.qdrant_url is None and self.embedded_store == "edge"
+
+    @property
+    def vector_store_label(self) -> str:
+        """How `doctor` and `reindex` name where the vectors are."""
+        return "Edge store" if self.uses_edge else f"{self.vector_layout} layout"
+
+    @property
+    def layout_is_ignored(self) -> bool:
+        """VECTOR_LAYOUT was set, but the Edge shard has one layout of its own."""
+        return self.uses_edge and "vector_layout" in self.model_fields_set
+
+    @property
+    def catalogue_cache_path(self) -> Path:
+        """The catalogue's cache: derived data in a file of its own, safe to delete."""
+        return self.data_dir / "catalogue_cache.sqlite3"
+
+    @property
+    def is_catalogue_on(self) -> bool:
+        """Whether picks are checked against the catalogue (CATALOGUE=wikidata)."""
+        return self.catalogue == "wikidata"
 
     def generation_options(self) -> dict[str, Any]:
         """The `options` object sent to Ollama with every chat request."""

@@ -5,11 +5,13 @@ Each round runs one real CLI process (`prefer`, `forget`, `forget --all` or
 `reindex`) against the fake Ollama, SIGKILLs it after a random delay drawn around how
 long such a process takes, then "restarts": opens the pipeline (whose start-up
 reconcile runs), waits until it has settled, closes it, and reads both stores
-directly — SQLite with sqlite3, Qdrant with its own client — to count drift:
+directly — SQLite with sqlite3, Qdrant with its own client (or the Edge shard with
+qdrant_edge) — to count drift:
 
 - a taste row without exactly one vector, or a row left pending / mid-erase;
 - a vector without its row (or of a member without tastes);
-- a collection no alias reaches (left by a killed reindex).
+- a collection no alias reaches, or an Edge generation folder `current.json` does not
+  name (left by a killed reindex).
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import qdrant_edge
 from qdrant_client import QdrantClient
 
 from bot.pipeline.pipeline import open_pipeline
+from bot.pipeline.vectors import edge_files
 from bot.pipeline.vectors.naming import MEMBER_KEY, SHARED_ALIAS, member_alias
 from bot.settings import Settings
 from tests.fakes.ollama_server import FakeOllama
@@ -81,10 +85,12 @@ class CrashReport:
 
 def cli_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GEN_", "OLLAMA_"))}
+    env.setdefault("CATALOGUE", "off")  # bench.crash runs this outside the tests too
     env.update(
         OLLAMA_URL=str(settings.ollama_url),
         DATA_DIR=str(settings.data_dir),
         VECTOR_LAYOUT=settings.vector_layout,
+        EMBEDDED_STORE=settings.embedded_store,
         PYTHONPATH=str(REPO),
     )
     return env
@@ -132,8 +138,38 @@ def read_drift(settings: Settings) -> Drift:
     unsettled = sum(state != "stored" for _, _, state in rows)
     expected = {(member, taste_id) for taste_id, member, _ in rows}
     members = {member for _, member, _ in rows} | set(MEMBERS)
+    if settings.uses_edge:
+        found, unreachable = edge_points(settings.edge_path)
+    else:
+        found, unreachable = qdrant_points(settings.qdrant_path, members)
+    vectors = set(found)
+    duplicates = len(found) - len(vectors)
+    return Drift(
+        rows_without_vector=len(expected - vectors),
+        vectors_without_row=len(vectors - expected) + duplicates,
+        unsettled_rows=unsettled,
+        unreachable_collections=unreachable,
+    )
+
+
+def edge_points(root: Path) -> tuple[list[tuple[str, int]], int]:
+    """(member, taste id) of every point in the current shard, and the stray generations."""
+    current = edge_files.read_current(root) if root.is_dir() else None
+    stray = len(edge_files.stray_generations(root, current)) if root.is_dir() else 0
+    if current is None:
+        return [], stray
+    shard = qdrant_edge.EdgeShard.load(str(edge_files.generation_dir(root, current.generation)))
+    try:
+        records, _ = shard.scroll(qdrant_edge.ScrollRequest(limit=100_000, with_payload=True))
+    finally:
+        shard.close()
+    return [(str((r.payload or {}).get(MEMBER_KEY)), int(r.id)) for r in records], stray
+
+
+def qdrant_points(path: Path, members: set[str]) -> tuple[list[tuple[str, int]], int]:
+    """(member, taste id) of every point behind an alias, and the unreachable collections."""
     found: list[tuple[str, int]] = []
-    client = QdrantClient(path=str(settings.qdrant_path))
+    client = QdrantClient(path=str(path))
     try:
         aliases = {a.alias_name: a.collection_name for a in client.get_aliases().aliases}
         by_alias = {member_alias(member): member for member in members}
@@ -146,21 +182,16 @@ def read_drift(settings: Settings) -> Drift:
                     owner = by_alias.get(alias, f"unknown place {alias}")
                 found.append((owner, int(record.id)))
         collections = {c.name for c in client.get_collections().collections}
-        unreachable = len(collections - set(aliases.values()))
+        return found, len(collections - set(aliases.values()))
     finally:
         client.close()
-    vectors = set(found)
-    duplicates = len(found) - len(vectors)
-    return Drift(
-        rows_without_vector=len(expected - vectors),
-        vectors_without_row=len(vectors - expected) + duplicates,
-        unsettled_rows=unsettled,
-        unreachable_collections=unreachable,
-    )
 
 
 def unreachable_collections(settings: Settings) -> int:
-    """Collections no alias points at, read before the restart tidies them."""
+    """Collections no alias points at (Edge: stray generations), read before the restart
+    tidies them."""
+    if settings.uses_edge:
+        return edge_points(settings.edge_path)[1] if settings.edge_path.is_dir() else 0
     client = QdrantClient(path=str(settings.qdrant_path))
     try:
         targets = {a.collection_name for a in client.get_aliases().aliases}

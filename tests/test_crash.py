@@ -10,23 +10,23 @@ from pathlib import Path
 
 import pytest
 
-from bot.pipeline.vectors import VectorLayout
 from bot.settings import Settings
 from tests.crashes import Drift, crash_rounds
 from tests.fakes.ollama_server import FakeOllama
+from tests.stores import STORES
 
-ROUNDS_PER_LAYOUT = 12
+ROUNDS_PER_STORE = 12
 
 
 @pytest.mark.timeout(600)  # ~30 s alone; real processes on a shared machine, so generous
-@pytest.mark.parametrize("layout", [layout.value for layout in VectorLayout])
+@pytest.mark.parametrize("store", list(STORES))
 async def test_killed_writes_leave_no_drift_after_a_restart(
-    fake_ollama: FakeOllama, tmp_path: Path, layout: str
+    fake_ollama: FakeOllama, tmp_path: Path, store: str
 ) -> None:
     settings = Settings(
         ollama_url=fake_ollama.url,
         data_dir=tmp_path / "data",
-        vector_layout=layout,
+        **STORES[store],  # type: ignore[arg-type]
         _env_file=None,
     )
     seed_value = random.randrange(1_000_000)
@@ -37,9 +37,9 @@ async def test_killed_writes_leave_no_drift_after_a_restart(
             drifted.append((round_number, operation, drift))
 
     report = await crash_rounds(
-        settings, fake_ollama, ROUNDS_PER_LAYOUT, seed_value=seed_value, on_round=check
+        settings, fake_ollama, ROUNDS_PER_STORE, seed_value=seed_value, on_round=check
     )
     assert drifted == [], f"seed {seed_value}: drift after {drifted}"
-    assert len(report.drifts) == ROUNDS_PER_LAYOUT
+    assert len(report.drifts) == ROUNDS_PER_STORE
     # Most rounds are killed; a process that beat its kill point is checked all the same.
-    assert report.kills >= ROUNDS_PER_LAYOUT // 3, f"seed {seed_value}: too few kills landed"
+    assert report.kills >= ROUNDS_PER_STORE // 3, f"seed {seed_value}: too few kills landed"

@@ -143,3 +143,34 @@ def test_the_history_question_is_asked_only_when_there_is_history() -> None:
     question = say.erase_history_question(1)
     assert question is not None and "1 suggestion," in question
     assert say.erased_history(2) == "Erased your history of 2 suggestions and their ratings."
+
+
+# -- what the film catalogue says -------------------------------------------------------
+
+
+def test_a_pick_is_marked_until_the_catalogue_finds_it() -> None:
+    from bot.pipeline.catalogue import CHECKING, NOT_CHECKED, NOT_FOUND, CheckState, Lookup
+
+    assert say.check_mark(None) is None  # no catalogue: nothing to say
+    assert say.check_mark(CHECKING) == "checking…"
+    assert say.check_mark(NOT_FOUND) == "not found in the catalogue"
+    assert say.check_mark(NOT_CHECKED) == "not checked"
+    assert say.check_mark(Lookup(CheckState.VERIFIED, "Q1")) is None
+
+
+def test_the_facts_line_names_kind_runtime_genres_and_director() -> None:
+    from bot.pipeline.catalogue import FilmFacts
+
+    facts = FilmFacts(
+        "Dark", 2017, "show", ("science fiction film", "mystery television series"), None, ()
+    )
+
+    assert say.film_facts(facts) == "series · science fiction, mystery"
+
+
+def test_links_are_named_and_only_those_the_item_has() -> None:
+    from bot.pipeline.catalogue import FilmLinks
+
+    links = FilmLinks(wikidata="w", imdb="i", justwatch="j")
+
+    assert say.film_links(links) == [("IMDb", "i"), ("Where to watch", "j")]

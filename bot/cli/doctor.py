@@ -10,6 +10,7 @@ from bot.cli.terminal import EXIT_FAILED, EXIT_OK
 from bot.errors import ConfigError
 from bot.pipeline.data_dir import check_writable, low_space_warning
 from bot.pipeline.pipeline import Pipeline, open_pipeline
+from bot.pipeline.vectors.moving import embedded_store_notes
 from bot.settings import Settings, env_file_path
 
 
@@ -32,6 +33,13 @@ def storage_checks(settings: Settings) -> tuple[list[str], int]:
     lines.append(f"[ok] Data folder: DATA_DIR is {settings.data_dir}")
     if warning := low_space_warning(settings.data_dir):
         return [*lines, f"[FAIL] Disk space: {warning}"], 1
+    notes = embedded_store_notes(
+        settings.qdrant_path,
+        uses_edge=settings.uses_edge,
+        layout_ignored=settings.layout_is_ignored,
+    )
+    for note in notes:
+        lines += [f"[note] Vector store: {note.detail}", f"       fix: {note.fix}"]
     return lines, 0
 
 

@@ -14,6 +14,7 @@ from types import FrameType
 from typing import TextIO
 
 from bot import presentation as say
+from bot.cli.copy import copy_to_server
 from bot.cli.doctor import doctor
 from bot.cli.night import movie_night, split_members
 from bot.cli.parser import build_parser, check_arguments, default_member
@@ -39,6 +40,8 @@ async def run(
         check_member(member)
         if args.command == "doctor":
             return await doctor(settings, out)
+        if args.command == "copy-to-server":
+            return await copy_to_server(settings, args, out)
         async with open_pipeline(settings) as pipeline:
             terminal = Terminal(pipeline, out, err, stdin, member_option)
             match args.command:

@@ -127,6 +127,9 @@ def build_parser() -> CommandLine:
 
     add("reindex", "rebuild every member's vectors from the records")
     add("doctor", "check the settings, DATA_DIR, every model host, the vector store and SQLite")
+    add_copy_arguments(
+        add("copy-to-server", "copy the Edge store's vectors into a Qdrant server (bot stopped)")
+    )
     return parser
 
 
@@ -146,6 +149,13 @@ def add_movienight(night: argparse.ArgumentParser) -> None:
         default=NIGHT_DEFAULT_PICKS,
         help=f"how many picks, {NIGHT_MIN_PICKS}-{NIGHT_MAX_PICKS} (default: %(default)s)",
     )
+
+
+def add_copy_arguments(copy: argparse.ArgumentParser) -> None:
+    """`copy-to-server`'s arguments: where the server is, and the layout to copy into."""
+    copy.add_argument("--url", help="the Qdrant server (default: QDRANT_URL)")
+    copy.add_argument("--api-key", help="its API key, if it needs one (default: QDRANT_API_KEY)")
+    copy.add_argument("--layout", choices=["per-member", "shared"], help="default: VECTOR_LAYOUT")
 
 
 def add_forget(forget: argparse.ArgumentParser) -> None:

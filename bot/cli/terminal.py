@@ -7,6 +7,7 @@ from typing import TextIO
 
 from bot import presentation as say
 from bot.cli.parser import RATING_WORDS
+from bot.pipeline.catalogue import CheckState
 from bot.pipeline.domain import PickDraft, label
 from bot.pipeline.events import Failed, Finished, PicksUpdated, Retrieved, TextDelta
 from bot.pipeline.pipeline import Pipeline
@@ -164,6 +165,8 @@ class Terminal:
         how_to_rate = "Rate them: " + self.command(
             f"rate {event.suggestion_id} liked|not-for-me|seen [--pick N]"
         )
+        for line in catalogue_lines(event.picks):
+            self.say(line)
         for line in say.end_lines(event, how_to_rate):
             self.say(line)
         self.say(describe_finish(event))
@@ -185,13 +188,13 @@ class Terminal:
 
         settings = self.pipeline.settings
         self.say(
-            f"Rebuilding the vectors with {settings.embed_model} ({settings.vector_layout} layout)…"
+            f"Rebuilding the vectors with {settings.embed_model} ({settings.vector_store_label})…"
         )
         report = await self.pipeline.reindex(progress)
         dimension = f", {report.dimension}-d" if report.dimension else ""
         self.say(
             f"Reindexed {report.tastes} taste(s) of {report.members} member(s){dimension}, "
-            f"{report.layout} layout; removed the vectors of {report.removed_members} "
+            f"{report.store}; removed the vectors of {report.removed_members} "
             "member(s) without tastes."
         )
         return EXIT_OK
@@ -235,3 +238,26 @@ def describe_finish(event: Finished) -> str:
         )
     parts.append(f"suggestion #{event.suggestion_id}")
     return " · ".join(parts)
+
+
+def catalogue_lines(picks: tuple[PickDraft, ...]) -> list[str]:
+    """What the film catalogue found for each pick, with plain URLs; nothing without one.
+
+    Printed once the answer is complete, so the picks above keep growing by appending."""
+    if not say.uses_catalogue(picks):
+        return []
+    lines = [f"{say.CATALOGUE_CREDIT} ({say.CATALOGUE_URL}):"]
+    for number, pick in enumerate(picks, 1):
+        check = pick.check
+        heading = f"{number}. {label(pick)}"
+        # A pick without a check here was never looked up: as good as not checked.
+        mark = say.check_mark(check) if check else say.CHECK_MARKS[CheckState.NOT_CHECKED]
+        if check is None or mark:
+            lines.append(f"{heading}: {mark}")
+            continue
+        if check.facts is not None:
+            heading += f": {say.film_facts(check.facts)}"
+        lines.append(heading)
+        if check.links is not None:
+            lines += [f"{NOTE_INDENT}{name}: {url}" for name, url in say.film_links(check.links)]
+    return [*lines, *say.catalogue_end_lines(picks), ""]

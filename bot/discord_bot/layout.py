@@ -71,12 +71,26 @@ def picks_text(picks: tuple[PickDraft, ...]) -> str:
 
 
 def pick_text(number: int, pick: PickDraft) -> str:
-    """One pick: the bold title, its year and kind, then its notes a line each."""
+    """One pick: the bold title, its year and kind (and its check while not found), then
+    its notes a line each, then what the catalogue found: facts and links."""
     # The model's words are shown as text, never as markdown it happened to write.
     title = say.pick_title(number, pick, DISCORD)
     if details := say.pick_details(pick):
         title += f" ({' · '.join(details)})"
-    return "\n".join([title, *say.pick_notes(pick, DISCORD)])
+    if mark := say.check_mark(pick.check):
+        title += f" · {DISCORD.emphasis(mark)}"
+    return "\n".join([title, *say.pick_notes(pick, DISCORD), *found_lines(pick)])
+
+
+def found_lines(pick: PickDraft) -> list[str]:
+    """A found pick's facts (its links are on its card, under the reply); else nothing."""
+    check = pick.check
+    if check is None or not check.is_found or check.facts is None:
+        return []
+    return [escaped(say.film_facts(check.facts))]
+
+
+CATALOGUE_CREDIT = f"[{say.CATALOGUE_CREDIT}](<{say.CATALOGUE_URL}>)"
 
 
 def keycap_range(count: int) -> str:
@@ -100,7 +114,11 @@ def finished(event: Finished) -> str:
     lines = [CUT_BY_LENGTH] if event.is_cut else []
     if not event.is_structured:
         return "\n".join([*lines, RATE_PROMPT])
-    return "\n".join([*lines, *say.end_lines(event, how_to_rate(len(event.picks)))])
+    lines += say.catalogue_end_lines(event.picks)
+    lines += say.end_lines(event, how_to_rate(len(event.picks)))
+    if say.uses_catalogue(event.picks):
+        lines.append(CATALOGUE_CREDIT)
+    return "\n".join(lines)
 
 
 def failed(event: Failed) -> str:

@@ -6,6 +6,11 @@ answer's stream, text, picks and timings: it yields `Retrieved`, then the reader
 events, saves the text every CHECKPOINT_SECONDS, stops the model once every pick to
 show is complete, and ends with the `Finished` or `Failed` it has recorded. Closed
 early or cancelled, it records the suggestion as cancelled with the text so far.
+
+With a film catalogue (`catalogue/grounding.py`), each shown pick carries its check:
+lookups run beside the stream and never hold its text back; the model keeps writing
+while a shown pick is not known to be real (so spares exist); once the answer ends,
+the catalogue's last answers are shown as they come, until CATALOGUE_DEADLINE.
 """
 
 from __future__ import annotations
@@ -17,6 +22,12 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 from bot.errors import ModelServerError, SuggestWatchError
+from bot.pipeline.catalogue.grounding import (
+    Grounding,
+    grounded_decisions,
+    grounded_shown,
+    picks_seen,
+)
 from bot.pipeline.domain import GenerationStats, PickDraft, SuggestionStatus, SuggestionTimings
 from bot.pipeline.events import (
     Failed,
@@ -50,9 +61,13 @@ class AnswerReader:
     """Turns the model's streamed answer into events: picks while it is our JSON,
     plain text otherwise."""
 
-    def __init__(self, count: int, avoid: dict[str, LeftOut]) -> None:
+    def __init__(
+        self, count: int, avoid: dict[str, LeftOut], grounding: Grounding | None = None
+    ) -> None:
+        """`grounding`: the catalogue's checks of this answer; None without a catalogue."""
         self._stream = PickStream()
         self._selector = PickSelector(count, avoid)
+        self._grounding = grounding
         self._shown: tuple[PickDraft, ...] = ()
         self._text_sent = 0
 
@@ -73,15 +88,17 @@ class AnswerReader:
 
     @property
     def has_enough(self) -> bool:
-        """A spare has started: every pick to show is complete, the rest is not needed."""
-        return any(decision.left_out is LeftOut.SPARE for decision in self.decisions())
+        """A spare has started, and every shown pick is found in the catalogue (if one is
+        used): the rest of the answer is not needed."""
+        decisions = self._selector.decisions(self._stream.drafts)
+        has_spare = any(decision.left_out is LeftOut.SPARE for decision in decisions)
+        return has_spare and (self._grounding is None or not self._grounding.wants_more_answer)
 
     @property
     def left_out_count(self) -> int:
-        """How many picks of the answer were not shown because they repeated a title."""
-        return sum(
-            1 for decision in self.decisions() if decision.left_out not in (None, LeftOut.SPARE)
-        )
+        """How many picks of the answer were not shown because they repeated a film."""
+        not_repeats = (None, LeftOut.SPARE, LeftOut.NOT_FOUND)
+        return sum(1 for decision in self.decisions() if decision.left_out not in not_repeats)
 
     def read(self, piece: str) -> list[SuggestionEvent]:
         """The events the next piece of the answer makes."""
@@ -93,9 +110,16 @@ class AnswerReader:
         self._stream.finish()
         return self._events()
 
+    def refresh(self) -> list[SuggestionEvent]:
+        """The events the catalogue's answers since the last call make."""
+        return self._events()
+
     def decisions(self) -> list[PickDecision]:
         """What became of every pick of the answer so far: shown, or left out and why."""
-        return self._selector.decisions(self._stream.drafts)
+        decisions = self._selector.decisions(self._stream.drafts)
+        if self._grounding is None or not self.is_structured:
+            return decisions
+        return grounded_decisions(decisions, self._grounding)
 
     def _events(self) -> list[SuggestionEvent]:
         if self._stream.mode is AnswerMode.TEXT:
@@ -103,11 +127,19 @@ class AnswerReader:
             self._text_sent = len(self._stream.text)
             return [TextDelta(unsent)] if unsent else []
         if self._stream.mode is AnswerMode.STRUCTURED:
-            shown = self._selector.update(self._stream.drafts)
+            shown = self._shown_now()
             if shown != self._shown:
                 self._shown = shown
                 return [PicksUpdated(shown)]
         return []
+
+    def _shown_now(self) -> tuple[PickDraft, ...]:
+        drafts = self._stream.drafts
+        shown = self._selector.update(drafts)
+        if self._grounding is None:
+            return shown
+        self._grounding.see(picks_seen(self._selector.decisions(drafts)))
+        return grounded_shown(drafts, self._grounding)
 
 
 class AnswerRun:
@@ -124,8 +156,10 @@ class AnswerRun:
         retrieved: Retrieved,
         messages: list[ChatMessage],
         avoid: dict[str, LeftOut],
+        grounding: Grounding | None = None,
     ) -> None:
-        """`avoid`: pick keys to leave out of the reply, and why (see `learning.py`)."""
+        """`avoid`: pick keys to leave out of the reply, and why (see `learning.py`);
+        `grounding`: the catalogue's checks of this answer, None without a catalogue."""
         self._settings = settings
         self._chat = chat
         self._suggestions = suggestion_records
@@ -133,7 +167,8 @@ class AnswerRun:
         self._member_id = member_id
         self._retrieved = retrieved
         self._messages = messages
-        self._reader = AnswerReader(retrieved.count, avoid)
+        self._grounding = grounding
+        self._reader = AnswerReader(retrieved.count, avoid, grounding)
         self._started = time.perf_counter()
         self._first_token: float | None = None
         self._stats: GenerationStats | None = None
@@ -183,12 +218,35 @@ class AnswerRun:
                     self._first_token = time.perf_counter() - self._started
                 for event in self._reader.read(chunk.text):
                     yield event
+                if self._grounding is not None and self._grounding.changed.is_set():
+                    self._grounding.changed.clear()
+                    for event in self._reader.refresh():
+                        yield event
                 if time.perf_counter() - saved_at >= CHECKPOINT_SECONDS:
                     saved_at = time.perf_counter()
                     await self._checkpoint()
                 if self._reader.has_enough:
                     break  # the rest would be spares: stop the model here
         for event in self._reader.finish():
+            yield event
+        async with aclosing(self._settle()) as settling:
+            async for event in settling:
+                yield event
+
+    async def _settle(self) -> AsyncGenerator[SuggestionEvent, None]:
+        """The catalogue's answers still to come, until CATALOGUE_DEADLINE after the end."""
+        grounding = self._grounding
+        if grounding is None or not self._reader.is_structured:
+            return
+        grounding.answer_ended(self._settings.catalogue_deadline)
+        while True:
+            grounding.changed.clear()
+            if grounding.is_settled:
+                break
+            await grounding.changed.wait()
+            for event in self._reader.refresh():
+                yield event
+        for event in self._reader.refresh():
             yield event
 
     async def _finished(self) -> Finished:

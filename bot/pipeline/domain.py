@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bot.pipeline.catalogue.lookup import Lookup
+
 
 @dataclass(frozen=True, slots=True)
 class Taste:
@@ -54,6 +56,9 @@ class PickDraft:
     reasoning: str = ""
     confidence: float | None = None  # 0..1
     is_complete: bool = False
+    # What the film catalogue says of it: None when no catalogue is used (CATALOGUE=off);
+    # a CHECKING lookup until it answers. A found pick shows the catalogue's title and year.
+    check: Lookup | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from bot.errors import DimensionMismatch, SuggestWatchError
+from bot.pipeline.catalogue import Catalogue
+from bot.pipeline.catalogue.opening import NO_CONTACT_WARNING
 from bot.pipeline.data_dir import low_space_warning
 from bot.pipeline.host_checks import check_hosts
 from bot.pipeline.models import Models
@@ -45,8 +47,11 @@ class Health:
         records: Records,
         vectors: TasteVectors,
         first_reconcile: Callable[[], Awaitable[None]] | None = None,
+        catalogue: Catalogue | None = None,
     ) -> None:
-        """`first_reconcile` waits for the start-up reconcile's first pass, if any."""
+        """`first_reconcile` waits for the start-up reconcile's first pass, if any;
+        `catalogue` is the film catalogue (None: CATALOGUE=off)."""
+        self._catalogue = catalogue
         self._settings = settings
         self._models = models
         self._records = records
@@ -60,6 +65,7 @@ class Health:
         checks = [HealthCheck(host.name, host.ok, host.detail, host.fix) for host in hosts]
         checks.append(await self._check_vectors())
         checks.append(await self._check_records())
+        checks.append(await self._check_catalogue())
         return checks
 
     async def start_up_problems(self) -> list[str]:
@@ -68,6 +74,8 @@ class Health:
         problems: list[str] = []
         if warning := low_space_warning(self._settings.data_dir):
             problems.append(warning)
+        if self._catalogue is not None and not self._settings.catalogue_contact:
+            problems.append(NO_CONTACT_WARNING)
         # A model server that is down is said when a member asks; it may start after the bot.
         if sizes := await self._wrong_vector_sizes():
             problems.append(f"Vector store: {sizes}")
@@ -94,7 +102,7 @@ class Health:
             census = await self._vectors.census(list(counts))
         except SuggestWatchError as exc:
             return HealthCheck(name, False, str(exc))
-        layout = f"{self._vectors.layout} layout"
+        layout = self._settings.vector_store_label
         if census.other_layout:
             other = (
                 "some tastes' vectors are still in the other layout (VECTOR_LAYOUT "
@@ -125,6 +133,20 @@ class Health:
             return HealthCheck(name, False, wrong, REINDEX_COMMAND)
         model = self._settings.embed_model
         return HealthCheck(name, True, f"{members}; {model} gives {dimension}-d")
+
+    async def _check_catalogue(self) -> HealthCheck:
+        """Wikidata answers for a known item, and the contact Wikimedia asks for is set."""
+        name = "Film catalogue"
+        if self._catalogue is None:
+            return HealthCheck(name, True, "off (CATALOGUE=off): picks are not checked")
+        url = self._settings.wikidata_api_url
+        if trouble := await self._catalogue.check():
+            fix = "Check WIKIDATA_API_URL and this machine's internet access."
+            return HealthCheck(name, False, f"{url}: {trouble} Picks show as not checked.", fix)
+        if not self._settings.catalogue_contact:
+            fix = "Set CATALOGUE_CONTACT to your URL or email."
+            return HealthCheck(name, False, f"{url} answers; {NO_CONTACT_WARNING}", fix)
+        return HealthCheck(name, True, f"{url} answers; contact {self._settings.catalogue_contact}")
 
     async def _check_records(self) -> HealthCheck:
         try:

@@ -8,7 +8,7 @@ and every one of them is left out of the reply if the model suggests it anyway.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.pipeline.domain import Rating, label
 from bot.pipeline.model_client import ModelClient
@@ -27,6 +27,8 @@ class Lessons:
 
     learned: Learned  # what the prompt says
     avoid: dict[str, LeftOut]  # pick keys to leave out of the reply, and why
+    # The same films by their catalogue id (QID): a variant title is still the film.
+    avoid_films: dict[str, LeftOut] = field(default_factory=dict)
 
     @property
     def avoided_count(self) -> int:
@@ -53,24 +55,25 @@ class Learning:
         liked = await self._records.rated_picks(
             member_id, [Rating.LIKED], settings.liked_candidates
         )
-        avoid: dict[str, LeftOut] = {}
-        for pick in disliked:
-            avoid.setdefault(pick.key, LeftOut.DISLIKED)
-        for pick in seen:
-            avoid.setdefault(pick.key, LeftOut.SEEN)
-        for pick in [*recent, *liked]:
-            avoid.setdefault(pick.key, LeftOut.SUGGESTED)
+        avoid, avoid_films = _avoided(disliked, seen, [*recent, *liked])
+        # One film, one identity: a film liked twice is one example.
+        newest_of_each: dict[str, PickRecord] = {}
+        for pick in liked:
+            newest_of_each.setdefault(pick.film_key, pick)
+        liked = list(newest_of_each.values())
         examples = await self._liked_examples(liked, query_vector)
-        # Each title is named once in the prompt: as liked, disliked, or not to repeat.
-        named = {pick.key for pick in [*disliked, *examples]}
-        not_again = {pick.key: label(pick) for pick in [*seen, *recent] if pick.key not in named}
+        # Each film is named once in the prompt: as liked, disliked, or not to repeat.
+        named = {pick.film_key for pick in [*disliked, *examples]}
+        not_again = {
+            pick.film_key: label(pick) for pick in [*seen, *recent] if pick.film_key not in named
+        }
         most = settings.max_avoided_in_prompt
         learned = Learned(
             liked=tuple(f"{label(pick)}: {pick.description}".rstrip(": ") for pick in examples),
             disliked=tuple(dict.fromkeys(label(pick) for pick in disliked))[:most],
             not_again=tuple(not_again.values())[:most],
         )
-        return Lessons(learned, avoid)
+        return Lessons(learned, avoid, avoid_films)
 
     async def _liked_examples(
         self, liked: list[PickRecord], query_vector: list[float]
@@ -93,6 +96,24 @@ class Learning:
         ]
         scored.sort(key=lambda item: (-item[0], item[1]))
         return [pick for _, _, pick in scored[: self._settings.liked_examples]]
+
+
+def _avoided(
+    disliked: list[PickRecord], seen: list[PickRecord], suggested: list[PickRecord]
+) -> tuple[dict[str, LeftOut], dict[str, LeftOut]]:
+    """Pick keys and QIDs to leave out of the reply, and why (the first reason wins)."""
+    avoid: dict[str, LeftOut] = {}
+    avoid_films: dict[str, LeftOut] = {}
+    for picks, reason in (
+        (disliked, LeftOut.DISLIKED),
+        (seen, LeftOut.SEEN),
+        (suggested, LeftOut.SUGGESTED),
+    ):
+        for pick in picks:
+            avoid.setdefault(pick.key, reason)
+            if pick.qid:
+                avoid_films.setdefault(pick.qid, reason)
+    return avoid, avoid_films
 
 
 def pick_text(pick: PickRecord) -> str:

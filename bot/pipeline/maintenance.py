@@ -23,13 +23,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ReindexReport:
-    """What `reindex` did: members and tastes written, in which size and layout."""
+    """What `reindex` did: members and tastes written, in which size and store."""
 
     members: int
     tastes: int
     dimension: int | None
     removed_members: int
-    layout: str
+    store: str  # "Edge store", or a server's (or local mode's) "<layout> layout"
 
 
 class Reindexer:
@@ -75,15 +75,15 @@ class Reindexer:
             # Rows mid-erase had no vector in the new index: only the rows are left.
             for unsettled in await self._records.unsettled():
                 await self._records.delete_tastes(unsettled.member_id, unsettled.deleting)
-        layout = self._vectors.layout
+        store = self._settings.vector_store_label
         log.info(
             "Reindexed %d tastes of %d members (%s); removed %d stale member place(s)",
             report.vectors,
             report.members,
-            layout,
+            store,
             report.removed_members,
         )
         dimension = dimensions[-1] if dimensions else None
         return ReindexReport(
-            report.members, report.vectors, dimension, report.removed_members, layout
+            report.members, report.vectors, dimension, report.removed_members, store
         )

@@ -17,7 +17,6 @@ recognised: title and year, case, accents, punctuation and a leading article ign
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -27,9 +26,8 @@ from pydantic import BaseModel, Field
 from pydantic_core import from_json
 
 from bot.pipeline.domain import PickDraft
+from bot.pipeline.text import normalise_title
 
-_ARTICLES = re.compile(r"^(the|a|an|le|la|les|l|el|los|las|der|die|das)\s+")
-_NOT_WORD = re.compile(r"[^\w]+")
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*")
 _NUMBER_END = re.compile(r"[:,\[]\s*-?[0-9][0-9.eE+-]*$")
 
@@ -54,14 +52,6 @@ class PickList(BaseModel):
 def answer_schema() -> dict[str, Any]:
     """The JSON schema of the answer (Ollama's `format`, OpenAI's `response_format`)."""
     return PickList.model_json_schema()
-
-
-def normalise_title(title: str) -> str:
-    """`The Matrix` and `matrix!` alike: casefolded, accents, punctuation and article gone."""
-    decomposed = unicodedata.normalize("NFKD", title.casefold())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    words = _NOT_WORD.sub(" ", plain).replace("_", " ").strip()
-    return _ARTICLES.sub("", words).strip()
 
 
 def pick_key(title: str, year: int | None) -> str:
@@ -236,6 +226,7 @@ class LeftOut(StrEnum):
     SUGGESTED = "suggested_before"  # in one of their recent suggestions
     REPEATED = "repeated_in_answer"  # the same title earlier in this answer
     SPARE = "spare"  # the count asked for was already reached
+    NOT_FOUND = "not_found"  # the film catalogue does not know it (UNVERIFIED_PICKS=hide)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,10 @@
     movienight.MovieNights  picks for a group from several members' tastes, and the vote
     health.Health           `doctor`'s checks and the start-up warnings
 
-Every method takes the member's id and touches only that member's data. Open it with
-`open_pipeline(settings)`, which opens the backends, starts the reconcile and closes
-everything in order on the way out.
+With a film catalogue (`catalogue/`, CATALOGUE=wikidata) every pick is checked against
+Wikidata beside the stream. Every method takes the member's id and touches only that
+member's data. Open it with `open_pipeline(settings)`, which opens the backends, starts
+the reconcile and closes everything in order on the way out.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
+from bot.pipeline.catalogue import Catalogue
+from bot.pipeline.catalogue.opening import open_catalogue
 from bot.pipeline.data_dir import check_writable
 from bot.pipeline.domain import PastPick, Rating, Taste
 from bot.pipeline.events import SuggestionEvent
@@ -42,6 +45,8 @@ from bot.pipeline.records import OpenReply, PickRecord, Records
 from bot.pipeline.suggestion import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT, Retriever, Suggester
 from bot.pipeline.tastes import TasteWriter
 from bot.pipeline.vectors import QdrantServer, TasteVectors, VectorLayout, open_taste_vectors
+from bot.pipeline.vectors.edge import EdgeTasteVectors, open_edge_vectors
+from bot.pipeline.vectors.moving import move_local_into_edge
 from bot.settings import Settings
 
 __all__ = [
@@ -68,6 +73,7 @@ class Backends:
     vectors: TasteVectors
     records: Records
     owner_id: str | None = None
+    catalogue: Catalogue | None = None  # None: CATALOGUE=off
 
 
 class Pipeline:
@@ -92,6 +98,7 @@ class Pipeline:
             suggestions,
             picks,
             backends.owner_id,
+            catalogue=backends.catalogue,
         )
         self._ratings = Ratings(suggestions, picks)
         self.movie_nights = MovieNights(
@@ -107,7 +114,12 @@ class Pipeline:
         )
         self._reindexer = Reindexer(settings, models, tastes, vectors, locks)
         self._health = Health(
-            settings, models, records, vectors, first_reconcile=self._reconciler.wait_for_first_pass
+            settings,
+            models,
+            records,
+            vectors,
+            first_reconcile=self._reconciler.wait_for_first_pass,
+            catalogue=backends.catalogue,
         )
 
     async def __aenter__(self) -> Self:
@@ -250,6 +262,18 @@ class Pipeline:
         return await self._health.start_up_problems()
 
 
+async def open_vector_store(settings: Settings) -> TasteVectors:
+    """The configured store: the Qdrant server, else the Edge shard, else local mode."""
+    if settings.uses_edge:
+        return await open_edge_vectors(settings.edge_path)
+    server = None
+    if settings.qdrant_url is not None:
+        api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        server = QdrantServer(str(settings.qdrant_url), api_key, settings.qdrant_timeout)
+    layout = VectorLayout(settings.vector_layout)
+    return await open_taste_vectors(layout, path=settings.qdrant_path, server=server)
+
+
 @asynccontextmanager
 async def open_backends(settings: Settings) -> AsyncIterator[Backends]:
     """Open the model servers, the vector store and the records; close them all on the
@@ -263,17 +287,7 @@ async def open_backends(settings: Settings) -> AsyncIterator[Backends]:
     check_writable(settings.data_dir)
     async with AsyncExitStack() as stack:
         models = await stack.enter_async_context(open_models(settings))
-        vectors = await open_taste_vectors(
-            VectorLayout(settings.vector_layout),
-            path=settings.qdrant_path,
-            server=QdrantServer(
-                str(settings.qdrant_url),
-                settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None,
-                settings.qdrant_timeout,
-            )
-            if settings.qdrant_url
-            else None,
-        )
+        vectors = await open_vector_store(settings)
         stack.push_async_callback(vectors.close)
         owner = ProcessOwner.acquire(settings.data_dir)
         stack.callback(owner.release)
@@ -282,7 +296,11 @@ async def open_backends(settings: Settings) -> AsyncIterator[Backends]:
         )
         await records.suggestions.close_abandoned_suggestions(owner.is_gone)
         remove_files_of_gone_owners(settings.data_dir)
-        yield Backends(models, vectors, records, owner.id)
+        if isinstance(vectors, EdgeTasteVectors):  # local mode's vectors move in, once
+            counts = await records.tastes.taste_counts()
+            await move_local_into_edge(settings.qdrant_path, vectors, counts)
+        catalogue = await stack.enter_async_context(open_catalogue(settings))
+        yield Backends(models, vectors, records, owner.id, catalogue)
 
 
 @asynccontextmanager

@@ -15,8 +15,10 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 
+from bot.background import BackgroundTasks
 from bot.errors import InputError, SuggestWatchError
 from bot.pipeline.answer import AnswerRun
+from bot.pipeline.catalogue.grounding import Grounding, PickLookups, UnverifiedPicks
 from bot.pipeline.domain import MatchedTaste, SuggestionStatus, SuggestionTimings
 from bot.pipeline.events import Failed, Retrieved, SuggestionEvent
 from bot.pipeline.learning import Learning, Lessons
@@ -32,6 +34,9 @@ log = logging.getLogger(__name__)
 MIN_COUNT = 1
 MAX_COUNT = 10
 DEFAULT_COUNT = 4
+# With a catalogue, a pick whose film turns out to be avoided costs a spare.
+AVOIDED_PER_EXTRA_SPARE = 10
+MAX_EXTRA_SPARES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +97,11 @@ class Suggester:
         suggestion_records: SuggestionRecords,
         pick_records: PickRecords,
         owner_id: str | None = None,
+        catalogue: PickLookups | None = None,
     ) -> None:
-        """`owner_id` is this process's (see `owners.py`), recorded with each suggestion."""
+        """`owner_id` is this process's (see `owners.py`), recorded with each suggestion;
+        `catalogue` checks every pick (None: CATALOGUE=off)."""
+        self._catalogue = catalogue
         self._settings = settings
         self._chat = chat
         self._retriever = retriever
@@ -134,9 +142,10 @@ class Suggester:
             system_prompt=self._settings.system_prompt,
             query=query,
             matches=retrieved.matches,
-            count=count + self._settings.spare_picks,
+            count=count + self._spares(lessons),
             learned=lessons.learned,
         )
+        lookups = BackgroundTasks(f"catalogue lookups of suggestion #{retrieved.suggestion_id}")
         run = AnswerRun(
             self._settings,
             self._chat,
@@ -146,10 +155,33 @@ class Suggester:
             retrieved=retrieved,
             messages=messages,
             avoid=lessons.avoid,
+            grounding=self._grounding(lookups, lessons),
         )
-        async with aclosing(run.events()) as events:
-            async for event in events:
-                yield event
+        try:
+            async with aclosing(run.events()) as events:
+                async for event in events:
+                    yield event
+        finally:
+            await lookups.stop()
+
+    def _spares(self, lessons: Lessons) -> int:
+        """Picks asked beyond the count: SPARE_PICKS, and with a catalogue one more per
+        AVOIDED_PER_EXTRA_SPARE titles avoided (each may cost a pick), up to MAX_EXTRA_SPARES."""
+        if self._catalogue is None:
+            return self._settings.spare_picks
+        extra = min(MAX_EXTRA_SPARES, lessons.avoided_count // AVOIDED_PER_EXTRA_SPARE)
+        return self._settings.spare_picks + extra
+
+    def _grounding(self, lookups: BackgroundTasks, lessons: Lessons) -> Grounding | None:
+        """The catalogue's checks for one answer, or None without a catalogue."""
+        if self._catalogue is None:
+            return None
+        return Grounding(
+            self._catalogue,
+            lookups,
+            unverified=UnverifiedPicks(self._settings.unverified_picks),
+            avoided_qids=lessons.avoid_films,
+        )
 
     async def _retrieve(self, member_id: str, query: str, count: int) -> tuple[Retrieved, Lessons]:
         retrieval = await self._retriever.retrieve(member_id, query)

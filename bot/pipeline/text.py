@@ -9,6 +9,7 @@ written: each front end escapes it where it shows member text.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from bot.errors import InputError
@@ -62,3 +63,15 @@ def taste_key(text: str) -> str:
     processes at once. Registered as the SQL function `taste_key` for the migration.
     """
     return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+
+
+_ARTICLES = re.compile(r"^(the|a|an|le|la|les|l|el|los|las|der|die|das)\s+")
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def normalise_title(title: str) -> str:
+    """`The Matrix` and `matrix!` alike: casefolded, accents, punctuation and article gone."""
+    decomposed = unicodedata.normalize("NFKD", title.casefold())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    words = _NOT_WORD.sub(" ", plain).replace("_", " ").strip()
+    return _ARTICLES.sub("", words).strip()

@@ -297,6 +297,8 @@ async def test_doctor_reports_vectors_of_a_member_without_tastes(
 
 
 async def test_reindex_moves_the_tastes_to_a_changed_layout(settings: Settings) -> None:
+    if settings.uses_edge:
+        pytest.skip("the Edge store has one layout of its own: VECTOR_LAYOUT does not apply")
     async with open_pipeline(settings) as pipeline:
         taste = await pipeline.prefer("alice", "noir")
     other = "shared" if settings.vector_layout == "per-member" else "per-member"
@@ -305,7 +307,7 @@ async def test_reindex_moves_the_tastes_to_a_changed_layout(settings: Settings) 
         check = {check.name: check for check in await pipeline.health()}["Vector store"]
         assert not check.ok and "still in the other layout" in check.detail
         report = await pipeline.reindex()
-        assert (report.layout, report.tastes) == (other, 1)
+        assert (report.store, report.tastes) == (f"{other} layout", 1)
         assert await stored_ids(backends, "alice") == {taste.id}
         check = {check.name: check for check in await pipeline.health()}["Vector store"]
         assert check.ok, check

@@ -9,6 +9,7 @@ from tests.fakes.ollama_server import (
     FakeOllama,
     unused_port,
 )
+from tests.fakes.wikidata_server import FakeWikidata
 
 
 async def test_health_reports_every_part_fine(pipeline: Pipeline) -> None:
@@ -61,6 +62,7 @@ async def test_health_with_ollama_down_says_so(settings: Settings) -> None:
         f"Model host {url} (chat and embeddings)",
         "Vector store",
         "Records",
+        "Film catalogue",
     ]
     assert not checks[0].ok and "Cannot reach Ollama" in checks[0].detail
 
@@ -73,5 +75,61 @@ async def test_health_still_counts_collections_when_the_embedding_model_is_missi
     checks = await checks_after_a_restart(settings, backends)
     assert not host_check(checks, fake_ollama.url).ok
     assert checks["Vector store"].ok
-    layout = pipeline.settings.vector_layout
-    assert checks["Vector store"].detail.startswith(f"{layout} layout, 1 member(s) with vectors")
+    store = pipeline.settings.vector_store_label
+    assert checks["Vector store"].detail.startswith(f"{store}, 1 member(s) with vectors")
+
+
+async def catalogue_check(settings: Settings, **changes: object) -> HealthCheck:
+    changed = settings.model_copy(update={"catalogue": "wikidata", **changes})
+    async with open_pipeline(changed) as pipeline:
+        checks = {check.name: check for check in await pipeline.health()}
+    return checks["Film catalogue"]
+
+
+async def test_health_says_the_catalogue_answers_with_the_contact_set(
+    settings: Settings, fake_wikidata: FakeWikidata
+) -> None:
+    check = await catalogue_check(
+        settings, wikidata_api_url=fake_wikidata.api_url, catalogue_contact="me@example.org"
+    )
+
+    assert check.ok, check
+    assert "contact me@example.org" in check.detail
+    assert fake_wikidata.requests_for("wbgetentities")[0].ids == ["Q11424"]
+
+
+async def test_health_asks_for_a_contact(settings: Settings, fake_wikidata: FakeWikidata) -> None:
+    check = await catalogue_check(settings, wikidata_api_url=fake_wikidata.api_url)
+
+    assert not check.ok
+    assert check.fix == "Set CATALOGUE_CONTACT to your URL or email."
+
+
+async def test_health_says_the_catalogue_is_down(settings: Settings) -> None:
+    check = await catalogue_check(
+        settings,
+        wikidata_api_url=f"http://127.0.0.1:{unused_port()}/w/api.php",
+        catalogue_contact="me@example.org",
+    )
+
+    assert not check.ok
+    assert "Cannot reach Wikidata" in check.detail
+
+
+async def test_health_says_when_the_catalogue_is_off(pipeline: Pipeline) -> None:
+    checks = {check.name: check for check in await pipeline.health()}
+
+    assert checks["Film catalogue"].ok
+    assert checks["Film catalogue"].detail.startswith("off")
+
+
+async def test_start_up_warns_without_a_contact(
+    settings: Settings, fake_wikidata: FakeWikidata
+) -> None:
+    changed = settings.model_copy(
+        update={"catalogue": "wikidata", "wikidata_api_url": fake_wikidata.api_url}
+    )
+    async with open_pipeline(changed) as pipeline:
+        problems = await pipeline.start_up_problems()
+
+    assert any("CATALOGUE_CONTACT" in problem for problem in problems)

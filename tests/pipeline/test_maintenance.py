@@ -41,7 +41,7 @@ async def test_a_changed_embedding_size_is_detected_and_reindex_fixes_it(
 async def test_reindex_rebuilds_a_lost_vector_store(settings: Settings) -> None:
     async with open_pipeline(settings) as pipeline:
         await add_tastes(pipeline, "alice")
-    shutil.rmtree(settings.qdrant_path)
+    shutil.rmtree(settings.embedded_path)
     async with open_pipeline(settings) as pipeline:
         retrieved = (await collect(pipeline, "alice", "heist movies"))[0]
         assert isinstance(retrieved, Retrieved) and retrieved.matches == ()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
+import qdrant_edge
 from qdrant_client import QdrantClient, models
 
 from bot.errors import DimensionMismatch, VectorStoreError
@@ -27,9 +28,11 @@ from bot.pipeline.vectors import (
     TastePoint,
     TasteVectors,
     VectorLayout,
+    edge_files,
     member_alias,
     open_taste_vectors,
 )
+from bot.pipeline.vectors.edge import EdgeTasteVectors, open_edge_vectors
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,45 @@ def every_qdrant_point(client: QdrantClient) -> list[StoredPoint]:
     return points
 
 
+@dataclass(frozen=True)
+class EdgeShard:
+    """The Qdrant Edge store (the default without a server) in a folder of its own."""
+
+    @property
+    def name(self) -> str:
+        return "edge"
+
+    async def open(self, folder: Path) -> OpenedStore:
+        store = await open_edge_vectors(folder)
+        return OpenedStore(store, lambda: every_edge_point(store, folder))
+
+
+async def every_edge_point(store: EdgeTasteVectors, folder: Path) -> list[StoredPoint]:
+    """Every point of the current shard, and of any other generation left in `folder`."""
+    points = [StoredPoint(taste_id, payload) for taste_id, payload in await store.every_point()]
+
+    def leftovers() -> list[StoredPoint]:
+        found: list[StoredPoint] = []
+        current = edge_files.read_current(folder)
+        for path in edge_files.stray_generations(folder, current):
+            shard = qdrant_edge.EdgeShard.load(str(path))  # nobody holds a stray one
+            try:
+                records, _ = shard.scroll(
+                    qdrant_edge.ScrollRequest(limit=10_000, with_payload=True)
+                )
+            finally:
+                shard.close()
+            found.extend(StoredPoint(int(r.id), dict(r.payload or {})) for r in records)
+        return found
+
+    return points + await asyncio.to_thread(leftovers)
+
+
 LAYOUTS = [VectorLayout.PER_MEMBER, VectorLayout.SHARED]
-IMPLEMENTATIONS: list[Implementation] = [EmbeddedQdrant(layout) for layout in LAYOUTS]
+IMPLEMENTATIONS: list[Implementation] = [
+    *(EmbeddedQdrant(layout) for layout in LAYOUTS),
+    EdgeShard(),
+]
 
 
 @pytest.fixture(params=IMPLEMENTATIONS, ids=[i.name for i in IMPLEMENTATIONS])

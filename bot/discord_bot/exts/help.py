@@ -42,6 +42,11 @@ blended, never the tastes themselves. Nobody is pinged unless you set `notify:`.
 • `/forget taste:` removes one (start typing to pick it), or all of them \
 (then you can erase your history and ratings too).
 Nobody else can see or remove your tastes, and your suggestions use only yours.
+
+**Film data: [Wikidata](<https://www.wikidata.org/>), CC0**
+Each pick is checked against Wikidata, the free film catalogue: a pick it knows shows \
+its year, genres, runtime, director and links (Wikipedia, IMDb, Letterboxd, where to \
+watch); one it does not know is replaced or marked.
 """
 
 

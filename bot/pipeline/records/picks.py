@@ -7,6 +7,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from bot.pipeline.catalogue.lookup import CheckState, Lookup
 from bot.pipeline.domain import PastPick, Rating
 from bot.pipeline.picks import PickDecision, pick_key
 from bot.pipeline.records.database import Database
@@ -55,6 +56,7 @@ class PickRecords:
                 decision.draft.reasoning,
                 decision.draft.confidence,
                 pick_key(decision.draft.title, decision.draft.year),
+                *_check_columns(decision.draft.check),
                 created_at,
             )
             for position, decision in enumerate(decisions, start=1)
@@ -63,8 +65,8 @@ class PickRecords:
             await transaction.execute_many(
                 """INSERT INTO picks (suggestion_id, member_id, answer_position, shown_position,
                        left_out, title, year, kind, description, reasoning, confidence, key,
-                       created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       qid, check_state, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 rows,
             )
 
@@ -189,3 +191,11 @@ class PickRecords:
             for sql in _ERASE_MEMBER_HISTORY:
                 removed = (await transaction.execute(sql, (member_id,))).rowcount
         return removed
+
+
+def _check_columns(check: Lookup | None) -> tuple[str | None, str | None]:
+    """The `qid` and `check_state` of a pick; still checking is recorded as not checked."""
+    if check is None:
+        return None, None
+    state = CheckState.NOT_CHECKED if check.state is CheckState.CHECKING else check.state
+    return check.qid, state.value

@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.pipeline.catalogue.lookup import CheckState
 from bot.pipeline.domain import (
     MatchedTaste,
     PastPick,
@@ -83,6 +84,13 @@ class PickRecord:
     confidence: float | None
     key: str
     rating: Rating | None
+    qid: str | None = None  # the film in the catalogue (Wikidata), when it was found
+    check_state: CheckState | None = None  # None: recorded without a catalogue
+
+    @property
+    def film_key(self) -> str:
+        """One identity per film: its QID when known, else its normalised title and year."""
+        return f"qid:{self.qid}" if self.qid else self.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +172,8 @@ def pick_from_row(row: sqlite3.Row) -> PickRecord:
         confidence=row["confidence"],
         key=row["key"],
         rating=Rating(row["rating"]) if row["rating"] else None,
+        qid=row["qid"],
+        check_state=CheckState(row["check_state"]) if row["check_state"] else None,
     )
 
 

@@ -133,7 +133,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (pick_id, model)
     );
     """,
-    # 5 (issue 19): movie nights. A night blends several members' tastes into picks the
+    # 5 (issue 15): the film each pick names in the catalogue (Wikidata), and its check.
+    """
+    ALTER TABLE picks ADD COLUMN qid TEXT;          -- the Wikidata item; NULL: not found
+    ALTER TABLE picks ADD COLUMN check_state TEXT;  -- catalogue.CheckState; NULL: no catalogue
+    CREATE INDEX picks_by_member_film ON picks (member_id, qid);
+    """,
+    # 6 (issue 19): movie nights. A night blends several members' tastes into picks the
     # group votes on in a Discord poll; its deadline is kept here because Discord sends
     # no event when a poll ends. Each participant gets their own copy of the picks as a
     # suggestion (`member_suggestion_id`), so the picks count as suggested to them and

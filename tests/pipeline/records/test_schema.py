@@ -73,3 +73,27 @@ async def test_a_database_at_every_earlier_version_is_migrated_and_usable(
         assert await records.schema_version() == SCHEMA_VERSION
         taste = await records.tastes.add_taste("alice", "noir", limit=LIMIT)
         assert await records.tastes.list_tastes("alice") == [taste]
+
+
+async def test_picks_recorded_before_the_catalogue_keep_their_data_without_a_qid(
+    db_path: Path,
+) -> None:
+    with sqlite3.connect(db_path) as raw:
+        raw.create_function("taste_key", 1, taste_key, deterministic=True)
+        for number, script in enumerate(MIGRATIONS[:4], start=1):
+            raw.executescript(f"{script}\nPRAGMA user_version = {number};")
+        raw.execute(
+            "INSERT INTO suggestions (member_id, query, count, matches, model, status, "
+            "created_at) VALUES ('alice', 'noir', 1, '[]', 'llama3.1:8b', 'complete', "
+            "'2026-01-01T00:00:00+00:00')"
+        )
+        raw.execute(
+            "INSERT INTO picks (suggestion_id, member_id, answer_position, shown_position, "
+            "title, year, key, created_at) "
+            "VALUES (1, 'alice', 1, 1, 'Arrival', 2016, 'arrival|2016', '2026-01-01')"
+        )
+    async with Records.open(db_path) as records:
+        (pick,) = await records.picks.list_picks("alice", 1)
+
+    assert (pick.title, pick.year, pick.qid, pick.check_state) == ("Arrival", 2016, None, None)
+    assert pick.film_key == "arrival|2016"

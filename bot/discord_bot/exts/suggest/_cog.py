@@ -20,6 +20,7 @@ from bot.discord_bot.exts.suggest._delivery import ChannelWindows, MessageLinks,
 from bot.discord_bot.exts.suggest._left_open import finish_replies_left_open
 from bot.discord_bot.exts.suggest._slots import GenerationSlots
 from bot.discord_bot.exts.suggest._views import ExpiredStop, StopButton
+from bot.discord_bot.film_cards import film_cards
 from bot.discord_bot.reactions import RATING_EMOJIS, rate_by_reaction
 from bot.discord_bot.streaming import StreamedReply
 from bot.errors import InputError, QueueTimeout, SuggestWatchError
@@ -46,6 +47,7 @@ class Ending:
     is_stopped: bool = False  # by Stop, or by the bot shutting down
     refused: InputError | None = None
     fault: Exception | None = None  # unexpected: for the central handler
+    cards: tuple[discord.Embed, ...] = ()  # the found picks' cards, sent after the reply
 
     @property
     def suggestion_id(self) -> int | None:
@@ -144,7 +146,9 @@ class Suggest(commands.Cog):
         self, interaction: discord.Interaction, member_id: str, query: str, count: int
     ) -> None:
         links = MessageLinks(self.bot.pipeline, interaction.channel_id)
-        reply = self._new_reply(interaction, links)
+        window = self.channel_windows.of(interaction.channel_id or 0)
+        delivery = ReplyDelivery(interaction, links, window)
+        reply = self._new_reply(delivery)
         generating = self._generate(reply, links, member_id, query, count)
         generation = self._tasks.start(generating, name=f"/suggest of member {member_id}")
         answered = asyncio.Event()
@@ -152,6 +156,8 @@ class Suggest(commands.Cog):
         try:
             ending = await self._wait(interaction, reply, generation)
             await self._end(interaction, reply, links, ending, query, count)
+            if ending.cards:
+                await self._send_cards(delivery, ending.cards)
         finally:
             self._last_edits.discard(answered)
             answered.set()
@@ -215,9 +221,16 @@ class Suggest(commands.Cog):
         except SuggestWatchError as exc:
             log_fault(exc, f"Applying early ratings of suggestion #{suggestion_id}")
 
-    def _new_reply(self, interaction: discord.Interaction, links: MessageLinks) -> Reply:
-        window = self.channel_windows.of(interaction.channel_id or 0)
-        delivery = ReplyDelivery(interaction, links, window)
+    @staticmethod
+    async def _send_cards(delivery: ReplyDelivery, cards: tuple[discord.Embed, ...]) -> None:
+        """The found picks' cards, one message under the reply; the text has it all but
+        the links, so a refused send loses no pick."""
+        try:
+            await delivery.send_cards(list(cards))
+        except discord.HTTPException as exc:
+            log.warning("Could not send the film cards: %s", exc)
+
+    def _new_reply(self, delivery: ReplyDelivery) -> Reply:
         return StreamedReply(
             edit_first=delivery.edit_first,
             send_more=delivery.send_more,
@@ -273,7 +286,15 @@ class Suggest(commands.Cog):
                 if event.is_structured and ending.retrieved is not None:
                     # The header counts the picks shown, not the ones asked for.
                     reply.set_header(say.retrieved(ending.retrieved, shown=len(event.picks)))
-                return replace(ending, is_finished=True, footer=say.finished(event))
+                cards = film_cards(
+                    [
+                        (number, pick.check)
+                        for number, pick in enumerate(event.picks, 1)
+                        if pick.check
+                    ]
+                )
+                footer = say.finished(event)
+                return replace(ending, is_finished=True, footer=footer, cards=tuple(cards))
             case Failed():
                 reply.start()
                 if event.suggestion_id is not None:

@@ -174,6 +174,19 @@ class ReplyDelivery:
         await self._links.add_message(message.id)
         return message
 
+    async def send_cards(self, embeds: list[discord.Embed]) -> discord.Message:
+        """Send one message of embeds under the reply (linked to its suggestion too)."""
+        message: discord.Message
+        if self.uses_channel:
+            async with self._channel_window.slot():
+                message = await self._channel().send(embeds=embeds, allowed_mentions=NO_PINGS)
+        else:
+            message = await self._interaction.followup.send(
+                embeds=embeds, wait=True, allowed_mentions=NO_PINGS
+            )
+        await self._links.add_message(message.id)
+        return message
+
     async def edit_more(self, message: discord.Message, content: str) -> None:
         """Edit a follow-up sent earlier."""
         if self.uses_channel or not isinstance(message, discord.WebhookMessage):
