@@ -14,6 +14,7 @@ from bot.cli.terminal import (
     EXIT_FAILED,
     EXIT_OK,
     Terminal,
+    catalogue_lines,
     render_picks,
 )
 from bot.errors import InputError
@@ -91,3 +92,5 @@ def show_end(terminal: Terminal, event: Finished) -> None:
         terminal.say(say.left_out_line(event.left_out_count))
     if event.is_structured and not event.picks:
         terminal.say(say.NO_NEW_PICKS)
+    for line in catalogue_lines(event.picks):
+        terminal.say(line)

@@ -111,6 +111,7 @@ class Pipeline:
             records.nights,
             self._ratings,
             backends.owner_id,
+            catalogue=backends.catalogue,
         )
         self._reindexer = Reindexer(settings, models, tastes, vectors, locks)
         self._health = Health(

@@ -17,10 +17,19 @@ from contextlib import aclosing
 from dataclasses import replace
 from datetime import datetime
 
+from bot.background import BackgroundTasks
 from bot.errors import InputError
 from bot.pipeline.answer import AnswerRun
+from bot.pipeline.catalogue.grounding import Grounding, PickLookups, UnverifiedPicks
 from bot.pipeline.domain import PickDraft, Rating, SuggestionTimings
-from bot.pipeline.events import Failed, Finished, PicksUpdated, Retrieved, TextDelta
+from bot.pipeline.events import (
+    Failed,
+    Finished,
+    PicksUpdated,
+    Retrieved,
+    SuggestionEvent,
+    TextDelta,
+)
 from bot.pipeline.model_client import ModelClient
 from bot.pipeline.movienight.blend import BlendedMember, build_night_messages
 from bot.pipeline.movienight.events import NightStarted, VoteOutcome
@@ -43,6 +52,7 @@ from bot.pipeline.records import (
     SuggestionRecords,
     TasteRecords,
 )
+from bot.pipeline.suggestion import AVOIDED_PER_EXTRA_SPARE, MAX_EXTRA_SPARES
 from bot.pipeline.text import clean_text
 from bot.settings import Settings
 
@@ -72,8 +82,11 @@ class MovieNights:
         night_records: NightRecords,
         ratings: Ratings,
         owner_id: str | None = None,
+        catalogue: PickLookups | None = None,
     ) -> None:
+        """`catalogue` checks every pick (None: CATALOGUE=off)."""
         self._settings = settings
+        self._catalogue = catalogue
         self._chat = chat
         self._blender = blender
         self._tastes = taste_records
@@ -102,13 +115,15 @@ class MovieNights:
         self, plan: NightPlan, query: str, count: int = DEFAULT_PICKS
     ) -> AsyncGenerator[NightEvent, None]:
         """Stream one night: `NightStarted`, then the answer's events (see `Suggester`),
-        each pick free of taste text. The shown picks are recorded before `Finished`."""
+        each pick free of taste text (and checked in the catalogue, when one is used).
+        The shown picks are recorded before `Finished`."""
         if not plan.is_enough:
             raise InputError("A movie night needs at least two members with tastes.")
         query = self.check_night(query, count)
         blend, messages = await self.prompt_for(plan, query, count)
         retrieved, night_id, members = await self._start(plan, query, count, blend.members)
         yield NightStarted(night_id, members, blend.seconds)
+        lookups = BackgroundTasks(f"catalogue lookups of movie night #{night_id}")
         run = AnswerRun(
             self._settings,
             self._chat,
@@ -118,27 +133,56 @@ class MovieNights:
             retrieved=retrieved,
             messages=messages,
             avoid=blend.avoid,
+            grounding=self._grounding(lookups, blend),
         )
-        scrubber = TasteScrubber(blend.taste_texts)
-        text = ""  # a plain-text answer is shown scrubbed, once whole
-        async with aclosing(run.events()) as events:
-            async for event in events:
-                match event:
-                    case TextDelta():
-                        text += event.text
-                        continue
-                    case PicksUpdated():
-                        event = PicksUpdated(scrubber.scrub_picks(event.picks))
-                    case Finished():
-                        if text:
-                            yield TextDelta(scrubber.scrub(text))
-                        event = replace(event, picks=scrubber.scrub_picks(event.picks))
-                        await self._record_picks(night_id, query, event.picks)
-                    case Failed():
-                        if text:
-                            yield TextDelta(scrubber.scrub(text))
-                        event = replace(event, picks=scrubber.scrub_picks(event.picks))
-                yield event
+        try:
+            async with aclosing(run.events()) as events:
+                scrubbed = self._scrubbed(events, TasteScrubber(blend.taste_texts), night_id)
+                async with aclosing(scrubbed):
+                    async for event in scrubbed:
+                        yield event
+        finally:
+            await lookups.stop()
+
+    async def _scrubbed(
+        self, events: AsyncGenerator[SuggestionEvent, None], scrubber: TasteScrubber, night_id: int
+    ) -> AsyncGenerator[NightEvent, None]:
+        """The answer's events with every pick scrubbed of taste text; a plain-text answer
+        comes whole at its end, scrubbed. The shown picks are recorded at `Finished`."""
+        text = ""
+        async for event in events:
+            match event:
+                case TextDelta():
+                    text += event.text
+                    continue
+                case PicksUpdated():
+                    event = PicksUpdated(scrubber.scrub_picks(event.picks))
+                case Finished() | Failed():
+                    if text:
+                        yield TextDelta(scrubber.scrub(text))
+                    event = replace(event, picks=scrubber.scrub_picks(event.picks))
+                    if isinstance(event, Finished):
+                        await self._record_picks(night_id, event.picks)
+            yield event
+
+    def _grounding(self, lookups: BackgroundTasks, blend: Blend) -> Grounding | None:
+        """The catalogue's checks for one night's answer, or None without a catalogue."""
+        if self._catalogue is None:
+            return None
+        return Grounding(
+            self._catalogue,
+            lookups,
+            unverified=UnverifiedPicks(self._settings.unverified_picks),
+            avoided_qids=blend.avoid_films,
+        )
+
+    def _spares(self, blend: Blend) -> int:
+        """Picks asked beyond the count, as for a suggestion (more with a catalogue when
+        many titles are avoided: each may cost a pick)."""
+        if self._catalogue is None:
+            return self._settings.spare_picks
+        extra = min(MAX_EXTRA_SPARES, len(blend.avoid) // AVOIDED_PER_EXTRA_SPARE)
+        return self._settings.spare_picks + extra
 
     async def prompt_for(
         self, plan: NightPlan, query: str, count: int
@@ -149,7 +193,7 @@ class MovieNights:
             system_prompt=self._settings.system_prompt,
             query=query,
             members=blend.members,
-            count=count + self._settings.spare_picks,
+            count=count + self._spares(blend),
             avoided_per_member=avoided_per_member(self._settings, len(blend.members)),
         )
         return blend, messages
@@ -183,7 +227,7 @@ class MovieNights:
         )
         return retrieved, night_id, members
 
-    async def _record_picks(self, night_id: int, query: str, picks: tuple[PickDraft, ...]) -> None:
+    async def _record_picks(self, night_id: int, picks: tuple[PickDraft, ...]) -> None:
         """Keep the shown picks and copy them to every participant."""
         await self._nights.record_picks(
             night_id,
@@ -191,7 +235,6 @@ class MovieNights:
                 NightPick(number, pick.title, pick.year, pick.kind, pick.reasoning, pick.confidence)
                 for number, pick in enumerate(picks, start=1)
             ],
-            query,
             self._settings.chat_model,
         )
 

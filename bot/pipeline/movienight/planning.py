@@ -52,6 +52,7 @@ class Blend:
     avoid: dict[str, LeftOut]
     taste_texts: tuple[str, ...]
     seconds: float
+    avoid_films: dict[str, LeftOut]  # catalogue ids (QIDs) to leave out, and why
 
 
 async def plan_night(
@@ -113,6 +114,7 @@ class Blender:
         )
         members: list[BlendedMember] = []
         avoid: dict[str, LeftOut] = {}
+        avoid_films: dict[str, LeftOut] = {}
         taste_texts: list[str] = []
         for index, member_id in enumerate(participants):
             stated = [taste.text for taste in await self._tastes.list_tastes(member_id)]
@@ -120,6 +122,8 @@ class Blender:
             lessons = await self._learning.lessons_for(member_id, vector)
             for key, reason in lessons.avoid.items():
                 avoid.setdefault(key, reason)
+            for qid, reason in lessons.avoid_films.items():
+                avoid_films.setdefault(qid, reason)
             members.append(
                 BlendedMember(
                     label=member_label(index),
@@ -129,7 +133,8 @@ class Blender:
                 )
             )
             taste_texts += stated
-        return Blend(tuple(members), avoid, tuple(taste_texts), time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return Blend(tuple(members), avoid, tuple(taste_texts), seconds, avoid_films)
 
     async def _best_tastes(
         self, member_id: str, vector: list[float], stated: list[str], has_request: bool

@@ -125,9 +125,7 @@ class NightRecords:
             )
         return night_id
 
-    async def record_picks(
-        self, night_id: int, picks: Sequence[NightPick], query: str, model: str
-    ) -> None:
+    async def record_picks(self, night_id: int, picks: Sequence[NightPick], model: str) -> None:
         """Keep the night's shown picks and give each participant (the asker has the
         streamed suggestion already) a copy as a suggestion of their own."""
         async with self._database.transaction("record the movie night's picks") as transaction:
@@ -150,11 +148,12 @@ class NightRecords:
                 ],
             )
             rows = await transaction.fetch_all(
-                """SELECT m.member_id, n.asker_id, n.suggestion_id FROM movie_night_members m
-                   JOIN movie_nights n ON n.id = m.night_id WHERE m.night_id = ?""",
+                """SELECT m.member_id, n.asker_id, n.suggestion_id, n.query
+                   FROM movie_night_members m JOIN movie_nights n ON n.id = m.night_id
+                   WHERE m.night_id = ?""",
                 (night_id,),
             )
-            for member_id, asker_id, asker_suggestion in rows:
+            for member_id, asker_id, asker_suggestion, query in rows:
                 copy = asker_suggestion
                 if member_id != asker_id:
                     copy = await _copy_for(transaction, member_id, query, model, picks)

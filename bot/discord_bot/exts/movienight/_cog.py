@@ -37,6 +37,7 @@ from bot.discord_bot.exts.movienight._vote import (
 from bot.discord_bot.exts.suggest import ChannelWindows, GenerationSlots, Suggest
 from bot.discord_bot.exts.suggest._delivery import MessageLinks, ReplyDelivery
 from bot.discord_bot.exts.suggest._views import StopButton
+from bot.discord_bot.film_cards import film_cards
 from bot.discord_bot.streaming import StreamedReply
 from bot.errors import InputError, QueueTimeout, SuggestWatchError
 from bot.pipeline.events import Failed, Finished, PicksUpdated, Retrieved, TextDelta
@@ -86,13 +87,16 @@ def night_header(plan: NightPlan, query: str, count: int) -> str:
 
 
 def night_footer(event: Finished) -> str:
-    """The end of a night's answer before the vote: cut short, repeats left out, or no
-    picks at all (picks are rated by voting, not by reactions)."""
+    """The end of a night's answer before the vote: cut short, what the catalogue could
+    not check, repeats left out, or no picks at all (picks are rated by voting)."""
     lines = [say.CUT_BY_LENGTH] if event.is_cut else []
+    lines += presentation.catalogue_end_lines(event.picks)
     if event.left_out_count:
         lines.append(presentation.left_out_line(event.left_out_count))
     if event.is_structured and not event.picks:
         lines.append(presentation.NO_NEW_PICKS)
+    if presentation.uses_catalogue(event.picks):
+        lines.append(say.CATALOGUE_CREDIT)
     return "\n".join(lines)
 
 
@@ -232,6 +236,7 @@ class MovieNight(commands.Cog):
         if generation.cancelled() or shown.is_stopped:
             shown.footer = say.RESTARTING if self._is_shutting_down else say.STOPPED
         elif shown.finished is not None and shown.finished.picks and shown.night_id is not None:
+            await self._send_cards(delivery, shown.finished)
             shown.footer = await self._open_vote(interaction, plan, shown, hours, notify)
         await reply.finish(shown.footer)
         await links.close_reply()
@@ -262,6 +267,19 @@ class MovieNight(commands.Cog):
             shown.is_stopped = True
         except QueueTimeout as exc:
             shown.footer = f"⚠️ {describe_error(exc)}"
+
+    @staticmethod
+    async def _send_cards(delivery: ReplyDelivery, finished: Finished) -> None:
+        """The found picks' cards (facts and links), one message under the reply."""
+        cards = film_cards(
+            [(number, pick.check) for number, pick in enumerate(finished.picks, 1) if pick.check]
+        )
+        if not cards:
+            return
+        try:
+            await delivery.send_cards(cards)
+        except discord.HTTPException as exc:
+            log.warning("Could not send the film cards of a movie night: %s", exc)
 
     @staticmethod
     async def _show(
