@@ -237,7 +237,8 @@ class MovieNight(commands.Cog):
             shown.footer = say.RESTARTING if self._is_shutting_down else say.STOPPED
         elif shown.finished is not None and shown.finished.picks and shown.night_id is not None:
             await self._send_cards(delivery, shown.finished)
-            shown.footer = await self._open_vote(interaction, plan, shown, hours, notify)
+            vote = await self._open_vote(interaction, plan, shown, hours, notify)
+            shown.footer = "\n".join(line for line in (shown.footer, vote) if line)
         await reply.finish(shown.footer)
         await links.close_reply()
 
