@@ -58,8 +58,6 @@ log = logging.getLogger(__name__)
 
 MEMBER_MENTION = re.compile(r"<@!?([0-9]+)>")
 ROLE_MENTION = re.compile(r"<@&[0-9]+>")
-# Discord permission "Create Polls" refused: Missing Permissions.
-MISSING_PERMISSIONS = 50013
 
 Reply = StreamedReply[discord.Message]
 
@@ -114,7 +112,7 @@ class MovieNight(commands.Cog):
         self._is_shutting_down = False
 
     async def cog_load(self) -> None:
-        """ "Mark seen" buttons keep working after a restart."""
+        """Keep the announcements' "mark seen" buttons working after a restart."""
         self.bot.add_dynamic_items(SeenButton)
 
     @commands.Cog.listener()

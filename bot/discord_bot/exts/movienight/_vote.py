@@ -96,7 +96,7 @@ def announcement(outcome: VoteOutcome) -> str:
 
 
 class SeenButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SEEN_BUTTON_TEMPLATE):
-    """ "Mark seen" under a night's announcement; works after restarts (the night is in
+    """The "mark seen" button under a night's announcement; works after restarts (the night is in
     its custom id). Each participant who presses it rates the winner seen for them."""
 
     def __init__(self, night_id: int) -> None:
