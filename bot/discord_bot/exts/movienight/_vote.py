@@ -96,8 +96,8 @@ def announcement(outcome: VoteOutcome) -> str:
 
 
 class SeenButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SEEN_BUTTON_TEMPLATE):
-    """The "mark seen" button under a night's announcement; works after restarts (the night is in
-    its custom id). Each participant who presses it rates the winner seen for them."""
+    """The "mark seen" button under a night's announcement; works after restarts (the
+    night is in its custom id). Each participant who presses it rates the winner seen."""
 
     def __init__(self, night_id: int) -> None:
         super().__init__(
