@@ -14,7 +14,13 @@ import time
 
 from bench._common import REPO_ROOT, parser
 
-BENCHMARKS = ("bench.overhead", "bench.retrieval", "bench.concurrency", "bench.crash")
+BENCHMARKS = (
+    "bench.overhead",
+    "bench.retrieval",
+    "bench.concurrency",
+    "bench.crash",
+    "bench.library",
+)
 
 
 def main() -> int:

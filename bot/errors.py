@@ -7,7 +7,13 @@ boundary, so front ends only ever handle our own types::
     ├── ConfigError            a setting is missing or invalid (start-up stops)
     ├── InputError             the member's own mistake: empty, too long, control chars
     │   ├── DuplicateTaste     the member already has that taste
-    │   └── TasteLimitReached  the member has MAX_TASTES_PER_MEMBER tastes already
+    │   ├── TasteLimitReached  the member has MAX_TASTES_PER_MEMBER tastes already
+    │   └── ImportRefused      an export file we will not read (each reason its own type)
+    │       ├── ImportTooLarge     over IMPORT_MAX_BYTES, or a ZIP over its unpacked limits
+    │       ├── TooManyRows        over IMPORT_MAX_ROWS rows
+    │       ├── NotAnExport        not a CSV or ZIP, or a CSV that is neither site's export
+    │       ├── NoKnownFile        a ZIP holding none of the files an export has
+    │       └── MissingColumns     a CSV without the columns its site writes
     ├── TasteNotFound          the member has no taste with that id
     ├── QueueTimeout           a request waited too long for a free generation slot
     ├── ModelServerError       anything from a model server (Ollama or OpenAI-compatible)
@@ -145,6 +151,45 @@ class DimensionMismatch(VectorStoreError):
 
 class RecordsError(SuggestWatchError):
     """The SQLite records failed."""
+
+
+class ImportRefused(InputError):
+    """An export file the library will not read; the message says why, in one line."""
+
+
+class ImportTooLarge(ImportRefused):
+    """The file, or what a ZIP unpacks to, is over its limit."""
+
+
+class TooManyRows(ImportRefused):
+    """The export holds more rows than IMPORT_MAX_ROWS allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"That export has more than {limit:,} rows, the most one import takes. "
+            "Split it, or ask the bot's owner to raise IMPORT_MAX_ROWS."
+        )
+        self.limit = limit
+
+
+class NotAnExport(ImportRefused):
+    """The file is not a CSV or ZIP, or not a Letterboxd or IMDb export."""
+
+
+class NoKnownFile(ImportRefused):
+    """A ZIP without any of the files a Letterboxd or IMDb export holds."""
+
+
+class MissingColumns(ImportRefused):
+    """A CSV without the columns its site's export has."""
+
+    def __init__(self, file_name: str, missing: list[str]) -> None:
+        super().__init__(
+            f"{file_name} is missing the column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)}: upload the file as the site exported it."
+        )
+        self.file_name = file_name
+        self.missing = missing
 
 
 class CatalogueError(SuggestWatchError):

@@ -156,7 +156,10 @@ KEPT_BEFORE_FAULT = "What arrived before the problem is kept above."
 
 def left_out_line(count: int) -> str:
     """Picks the model wrote that the member is not shown again."""
-    return f"Left out {plural(count, 'pick')} you disliked, have seen or were suggested lately."
+    return (
+        f"Left out {plural(count, 'pick')} you disliked, have seen, were suggested lately "
+        "or have on your watchlist."
+    )
 
 
 def end_lines(event: Finished, how_to_rate: str) -> list[str]:
@@ -217,19 +220,25 @@ def forgot_all(count: int) -> str:
     return f"Forgot all {count} of your tastes."
 
 
-def erase_history_question(suggestions: int) -> str | None:
+def erase_history_question(suggestions: int, library_titles: int = 0) -> str | None:
     """Asked once a member's tastes are gone; None when there is no history to erase."""
-    if suggestions == 0:
+    if suggestions == 0 and library_titles == 0:
         return None
+    library = (
+        f", and your library of {plural(library_titles, 'title')} (watchlist and imports)"
+        if library_titles
+        else ""
+    )
     return (
         f"Also erase your history: {plural(suggestions, 'suggestion')}, their picks and "
-        "your ratings? Your next picks will not learn from them."
+        f"your ratings{library}? Your next picks will not learn from them."
     )
 
 
-def erased_history(suggestions: int) -> str:
+def erased_history(suggestions: int, library_titles: int = 0) -> str:
     """The answer to erasing a member's history."""
-    return f"Erased your history of {plural(suggestions, 'suggestion')} and their ratings."
+    library = f" and your library of {plural(library_titles, 'title')}" if library_titles else ""
+    return f"Erased your history of {plural(suggestions, 'suggestion')} and their ratings{library}."
 
 
 # -- history --------------------------------------------------------------------------------

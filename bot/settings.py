@@ -160,6 +160,10 @@ class Settings(BaseSettings):
     # Titles to avoid named in one prompt (the rest are left out when suggested anyway).
     max_avoided_in_prompt: int = Field(40, ge=0, le=500)
 
+    # The library (issue 18): how much one Letterboxd or IMDb import may hold.
+    import_max_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    import_max_rows: int = Field(20_000, ge=1, le=1_000_000)
+
     # Film catalogue: every pick checked against Wikidata (CC0), with facts and links.
     catalogue: Literal["wikidata", "off"] = "wikidata"
     wikidata_api_url: AnyHttpUrl = Field(AnyHttpUrl(DEFAULT_WIKIDATA_API_URL))

@@ -106,11 +106,12 @@ def test_the_discord_header_counts_the_picks_shown_once_known() -> None:
 
 def test_the_end_says_what_was_left_out_and_how_to_rate() -> None:
     assert say.end_lines(finished(2, left_out_count=1), "Rate them.") == [
-        "Left out 1 pick you disliked, have seen or were suggested lately.",
+        "Left out 1 pick you disliked, have seen, were suggested lately or have on your watchlist.",
         "Rate them.",
     ]
     assert say.end_lines(finished(0, left_out_count=3), "Rate them.") == [
-        "Left out 3 picks you disliked, have seen or were suggested lately.",
+        "Left out 3 picks you disliked, have seen, were suggested lately "
+        "or have on your watchlist.",
         say.NO_NEW_PICKS,
     ]
 

@@ -16,6 +16,7 @@ from typing import TextIO
 from bot import presentation as say
 from bot.cli.copy import copy_to_server
 from bot.cli.doctor import doctor
+from bot.cli.library import LibraryTerminal
 from bot.cli.night import movie_night, split_members
 from bot.cli.parser import build_parser, check_arguments, default_member
 from bot.cli.terminal import EXIT_FAILED, EXIT_OK, Terminal
@@ -66,6 +67,11 @@ async def run(
                     return await movie_night(terminal, asker, members, query, args.count)
                 case "reindex":
                     return await terminal.reindex()
+                case "watchlist" | "import":
+                    shelf = LibraryTerminal(
+                        pipeline.library, out, stdin, terminal.command("").rstrip()
+                    )
+                    return await shelf.run(member, args)
             raise AssertionError(f"unknown command {args.command}")
     except SuggestWatchError as exc:
         print(f"Error: {exc}", file=err, flush=True)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.cli.library import add_library_verbs
 from bot.pipeline.domain import Rating
 from bot.pipeline.movienight import DEFAULT_PICKS as NIGHT_DEFAULT_PICKS
 from bot.pipeline.movienight import MAX_PICKS as NIGHT_MAX_PICKS
@@ -125,6 +126,7 @@ def build_parser() -> CommandLine:
         "-n", "--limit", type=int, default=PAST_PICKS_LIMIT, help="how many (default: %(default)s)"
     )
 
+    add_library_verbs(add, common)
     add("reindex", "rebuild every member's vectors from the records")
     add("doctor", "check the settings, DATA_DIR, every model host, the vector store and SQLite")
     add_copy_arguments(

@@ -93,13 +93,15 @@ class Terminal:
 
     async def offer_to_forget_history(self, member: str, *, ask: bool, erase: bool) -> None:
         """Erase the member's suggestions, picks and ratings too, if they say so."""
-        question = say.erase_history_question(await self.pipeline.count_suggestions(member))
+        titles = await self.pipeline.library.count_titles(member)
+        suggestions = await self.pipeline.count_suggestions(member)
+        question = say.erase_history_question(suggestions, titles)
         if question is None or not (erase or ask):
             return
         if not erase and not self.confirm(question):
             self.say(say.KEPT_HISTORY)
             return
-        self.say(say.erased_history(await self.pipeline.erase_suggestions(member)))
+        self.say(say.erased_history(await self.pipeline.erase_suggestions(member), titles))
 
     async def rate(self, member: str, suggestion_id: int, word: str, pick: int | None) -> int:
         """Rate every pick of a suggestion, or one."""

@@ -31,6 +31,7 @@ EXTENSIONS = (
     "bot.discord_bot.exts.suggest",
     "bot.discord_bot.exts.feedback",
     "bot.discord_bot.exts.history",
+    "bot.discord_bot.exts.library",
     "bot.discord_bot.exts.movienight",
     "bot.discord_bot.exts.privacy",
 )

@@ -224,6 +224,7 @@ class LeftOut(StrEnum):
     DISLIKED = "disliked"  # the member rated it "not for me"
     SEEN = "seen"  # the member said they have seen it
     SUGGESTED = "suggested_before"  # in one of their recent suggestions
+    ON_WATCHLIST = "on_watchlist"  # on the member's watchlist already
     REPEATED = "repeated_in_answer"  # the same title earlier in this answer
     SPARE = "spare"  # the count asked for was already reached
     NOT_FOUND = "not_found"  # the film catalogue does not know it (UNVERIFIED_PICKS=hide)

@@ -6,7 +6,8 @@
     tastes.TasteWriter      state, list and forget tastes, in both stores at once
     reconcile.Reconciler    finish what a crash or a fault left between the stores
     suggestion.Suggester    check a request, retrieve, prompt, stream and record
-    learning.Learning       what ratings and recent picks teach the next prompt
+    learning.Learning       what ratings, recent picks and the library teach the next prompt
+    library.Library         watchlist, marking watched, imports (`pipeline.library`)
     ratings.Ratings         ratings, past picks, and the messages showing a suggestion
     maintenance.Reindexer   rebuild the vector store from the records
     movienight.MovieNights  picks for a group from several members' tastes, and the vote
@@ -33,6 +34,9 @@ from bot.pipeline.domain import PastPick, Rating, Taste
 from bot.pipeline.events import SuggestionEvent
 from bot.pipeline.health import Health, HealthCheck
 from bot.pipeline.learning import Learning
+from bot.pipeline.library.imports import ImportLimits
+from bot.pipeline.library.matching import CatalogueMatcher
+from bot.pipeline.library.service import Library
 from bot.pipeline.locks import MemberLocks
 from bot.pipeline.maintenance import Reindexer, ReindexReport
 from bot.pipeline.models import Models, open_models
@@ -89,7 +93,7 @@ class Pipeline:
         self._tastes = TasteWriter(
             settings, models, tastes, vectors, locks, on_unsettled=self._reconciler.wake
         )
-        learning = Learning(settings, models, picks)
+        learning = Learning(settings, models, picks, records.library)
         self._suggester = Suggester(
             settings,
             models,
@@ -101,6 +105,14 @@ class Pipeline:
             catalogue=backends.catalogue,
         )
         self._ratings = Ratings(suggestions, picks)
+        # The library's own methods are many and its own: the part itself is public.
+        self.library = Library(
+            records.library,
+            ImportLimits.from_settings(settings.import_max_bytes, settings.import_max_rows),
+            CatalogueMatcher(backends.catalogue) if backends.catalogue else None,
+            embedder=models,
+            embed_model=settings.embed_model,
+        )
         self.movie_nights = MovieNights(
             settings,
             models,
@@ -219,8 +231,9 @@ class Pipeline:
         return await self._ratings.count_suggestions(member_id)
 
     async def erase_suggestions(self, member_id: str) -> int:
-        """Erase the member's suggestions, picks, ratings, movie nights and votes; returns
-        how many suggestions."""
+        """Erase the member's suggestions, picks and ratings, and their library (watchlist,
+        marked watched, imports), in one transaction, then their movie nights and votes;
+        returns how many suggestions."""
         await self.movie_nights.erase(member_id)
         return await self._ratings.erase_suggestions(member_id)
 

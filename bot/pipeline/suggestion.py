@@ -167,10 +167,11 @@ class Suggester:
     def _spares(self, lessons: Lessons) -> int:
         """Picks asked beyond the count: SPARE_PICKS, and with a catalogue one more per
         AVOIDED_PER_EXTRA_SPARE titles avoided (each may cost a pick), up to MAX_EXTRA_SPARES."""
+        spares = lessons.spares(self._settings.spare_picks)  # more with a crowded library
         if self._catalogue is None:
-            return self._settings.spare_picks
+            return spares
         extra = min(MAX_EXTRA_SPARES, lessons.avoided_count // AVOIDED_PER_EXTRA_SPARE)
-        return self._settings.spare_picks + extra
+        return spares + extra
 
     def _grounding(self, lookups: BackgroundTasks, lessons: Lessons) -> Grounding | None:
         """The catalogue's checks for one answer, or None without a catalogue."""

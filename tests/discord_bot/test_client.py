@@ -22,6 +22,8 @@ COMMANDS = {
     "suggest",
     "history",
     "rate",
+    "watchlist",
+    "import",
     "movienight",
     "privacy",
 }

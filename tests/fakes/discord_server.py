@@ -12,6 +12,11 @@ Usage::
         interaction = await fake.dispatch_slash("suggest", {"query": "space"}, user_id=42)
         await fake.wait_for(lambda: fake.original(interaction.token))
 
+Files and select menus (see their sections): `fake.upload(name, data)` makes a file a
+member attaches to a slash command option (served over HTTP for the bot to download);
+files the bot attaches to a message are kept as `FakeMessage.attachments`;
+`fake.dispatch_select(...)` picks from a select menu, checked against the menu.
+
 `fake.running(client)` points discord.py at the fake (`Route.BASE` and
 `DiscordWebSocket.DEFAULT_GATEWAY`), logs in, connects, waits for `on_ready`, and on
 exit closes the client and restores both. The fake's state outlives a client, so a
@@ -30,6 +35,7 @@ import json
 import math
 import re
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -65,6 +71,20 @@ OPTION_TYPE_BY_PYTHON_TYPE = {bool: 5, int: 4, float: 10, str: 3}
 
 MESSAGE_FIELDS = ("content", "embeds", "components", "allowed_mentions", "flags")
 
+# Files and select menus (Discord's limits, as its API answers them).
+OPTION_TYPE_ATTACHMENT = 11
+ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+MAX_ATTACHMENTS = 10
+COMPONENT_ACTION_ROW = 1
+COMPONENT_BUTTON = 2
+COMPONENT_STRING_SELECT = 3
+MAX_ACTION_ROWS = 5
+MAX_BUTTONS_PER_ROW = 5
+MAX_SELECT_OPTIONS = 25
+CUSTOM_ID_LIMIT = 100
+SELECT_OPTION_TEXT_LIMIT = 100
+PLACEHOLDER_LIMIT = 150
+
 T = TypeVar("T")
 
 # Default of `guild_id` arguments: the fake's one guild (None means a DM).
@@ -86,9 +106,26 @@ class RecordedRequest:
     time: float  # time.monotonic() on arrival
     status: int = 0
     message_id: int | None = None  # the message it created, edited, fetched or deleted
+    files: list[FakeAttachment] = field(default_factory=list)  # multipart uploads, in order
 
     def matches(self, method: str, path_regex: str) -> bool:
         return self.method == method.upper() and re.fullmatch(path_regex, self.path) is not None
+
+
+@dataclass
+class FakeAttachment:
+    """A file: one a member attached to a command, or one the bot attached to a message."""
+
+    id: int
+    filename: str
+    data: bytes
+    content_type: str | None = None
+    description: str | None = None
+    is_gone: bool = False  # set it to make the download answer 404, as an expired link does
+
+    @property
+    def text(self) -> str:
+        return self.data.decode()
 
 
 @dataclass
@@ -110,6 +147,18 @@ class FakeMessage:
     created_at: float = field(default_factory=time.monotonic)
     edited_at: list[float] = field(default_factory=list)
     reactions: set[tuple[str, int]] = field(default_factory=set)  # (emoji, user id)
+    attachments: list[FakeAttachment] = field(default_factory=list)
+
+    def select_menu(self, custom_id: str) -> dict[str, Any] | None:
+        """The select menu (component type 3) with this custom id, if the message has one."""
+        for row in self.components:
+            for component in row.get("components", []):
+                if (
+                    component.get("type") == COMPONENT_STRING_SELECT
+                    and component.get("custom_id") == custom_id
+                ):
+                    return component
+        return None
 
     @property
     def is_ephemeral(self) -> bool:
@@ -217,6 +266,8 @@ class FakeDiscord:
         self.commands: dict[int | None, list[dict[str, Any]]] = {}  # by guild id; None = global
         self.identify_payloads: list[dict[str, Any]] = []
         self._originals: dict[str, int] = {}  # interaction token -> message id
+        self.uploads: dict[int, FakeAttachment] = {}  # every file, by id (members' and bot's)
+        self.downloads: list[int] = []  # ids of the files fetched over HTTP, in order
         self._followups: dict[str, list[int]] = {}
         self._rate_limits: list[_RateLimitRule] = []
         # (method, path pattern) -> the error Discord answers such requests with.
@@ -236,6 +287,7 @@ class FakeDiscord:
     async def __aenter__(self) -> FakeDiscord:
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._download)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -438,6 +490,9 @@ class FakeDiscord:
         resolved_guild = self.guild_id if guild_id is IN_THE_GUILD else guild_id
         if command and command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
+        attachments = self._resolved_attachments(options or {}, channel_id or self.channel_id)
+        if attachments:
+            data["resolved"] = {"attachments": attachments}
         return await self._dispatch_interaction(2, data, user_id, resolved_guild, channel_id)
 
     async def dispatch_autocomplete(
@@ -531,6 +586,134 @@ class FakeDiscord:
             sent += 1
         self._notify()
         return sent
+
+    # ------------------------------------------------------------------ files (issue 18)
+    # A member's file reaches a bot as a slash command option of type 11: the option's
+    # value is the attachment's id, and `data.resolved.attachments` holds its metadata
+    # with a CDN URL the bot downloads (here, served by the fake). A bot attaches files
+    # with a multipart request: `payload_json` plus `files[n]`, each referenced by
+    # `{"id": n}` in the payload's `attachments`; an edit keeps an existing attachment
+    # by listing its id, and drops the ones it leaves out.
+
+    def upload(
+        self, filename: str, data: bytes, *, content_type: str | None = "text/csv"
+    ) -> FakeAttachment:
+        """A file a member attaches; pass it as a slash command option's value."""
+        attachment = FakeAttachment(self.new_id(), filename, data, content_type)
+        self.uploads[attachment.id] = attachment
+        return attachment
+
+    def attachment_json(self, attachment: FakeAttachment, channel_id: int) -> dict[str, Any]:
+        """An attachment as Discord describes it (discord.py insists on these fields)."""
+        url = (
+            f"{self.url}/attachments/{channel_id}/{attachment.id}/"
+            f"{urllib.parse.quote(attachment.filename)}"
+        )
+        data: dict[str, Any] = {
+            "id": str(attachment.id),
+            "filename": attachment.filename,
+            "size": len(attachment.data),
+            "url": url,
+            "proxy_url": url,
+        }
+        if attachment.content_type is not None:
+            data["content_type"] = attachment.content_type
+        if attachment.description is not None:
+            data["description"] = attachment.description
+        return data
+
+    def _resolved_attachments(
+        self, options: dict[str, Any], channel_id: int
+    ) -> dict[str, dict[str, Any]]:
+        return {
+            str(value.id): {**self.attachment_json(value, channel_id), "ephemeral": True}
+            for value in options.values()
+            if isinstance(value, FakeAttachment)
+        }
+
+    @staticmethod
+    def _form_files(form: Any) -> list[FakeAttachment]:
+        """The `files[n]` parts of a multipart form, by n (ids are given when attached)."""
+        found: list[tuple[int, FakeAttachment]] = []
+        for name, value in form.items():
+            index = re.fullmatch(r"files\[(\d+)\]", name)
+            if index is None or not isinstance(value, web.FileField):
+                continue
+            attachment = FakeAttachment(0, value.filename, value.file.read(), value.content_type)
+            found.append((int(index.group(1)), attachment))
+        return [attachment for _, attachment in sorted(found, key=lambda item: item[0])]
+
+    def _attach(
+        self, message: FakeMessage, payload: dict[str, Any], files: list[FakeAttachment]
+    ) -> None:
+        """Apply a payload's `attachments` (kept ones by id, new ones by file index)."""
+        listed = payload.get("attachments")
+        if listed is None and not files:
+            return
+        kept = {attachment.id: attachment for attachment in message.attachments}
+        attached: list[FakeAttachment] = []
+        for item in listed if listed is not None else [{"id": n} for n in range(len(files))]:
+            reference = int(item["id"])
+            if reference in kept:
+                attached.append(kept[reference])
+            elif 0 <= reference < len(files):
+                new = files[reference]
+                new.id = self.new_id()
+                new.description = item.get("description")
+                self.uploads[new.id] = new
+                attached.append(new)
+            else:
+                raise _ApiError(400, 50035, f"Invalid Form Body: attachments: unknown {reference}")
+        if len(attached) > MAX_ATTACHMENTS:
+            raise _ApiError(400, 50035, "Invalid Form Body: attachments: too many")
+        if any(len(attachment.data) > ATTACHMENT_SIZE_LIMIT for attachment in attached):
+            raise _ApiError(413, 40005, "Request entity too large")
+        message.attachments = attached
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """The CDN: a file's bytes, 404 for an unknown or expired one."""
+        attachment = self.uploads.get(int(request.match_info["attachment_id"]))
+        if attachment is None or attachment.is_gone:
+            return web.Response(status=404, text="Not Found")
+        self.downloads.append(attachment.id)
+        self._notify()
+        return web.Response(
+            body=attachment.data,
+            headers={"Content-Type": attachment.content_type or "application/octet-stream"},
+        )
+
+    # ------------------------------------------------------------------ select menus (issue 18)
+    # A string select (component type 3) sits alone in an action row; picking from it
+    # sends a component interaction with `values`, which Discord checks against the
+    # menu's options and its min_values/max_values, as `dispatch_select` does here.
+
+    async def dispatch_select(
+        self,
+        message_id: int,
+        custom_id: str,
+        values: list[str],
+        user_id: int | None = None,
+    ) -> FakeInteraction:
+        """A member picks `values` from the message's select menu `custom_id`."""
+        message = self.messages[message_id]
+        menu = message.select_menu(custom_id)
+        if menu is None:
+            raise AssertionError(f"message {message_id} has no select menu {custom_id!r}")
+        if menu.get("disabled"):
+            raise AssertionError(f"the select menu {custom_id!r} is disabled")
+        offered = [option["value"] for option in menu.get("options", [])]
+        unknown = [value for value in values if value not in offered]
+        if unknown:
+            raise AssertionError(f"{unknown} are not options of {custom_id!r}: {offered}")
+        if not menu.get("min_values", 1) <= len(values) <= menu.get("max_values", 1):
+            raise AssertionError(f"{len(values)} values for {custom_id!r} break its min/max")
+        return await self.dispatch_component(
+            custom_id,
+            message_id,
+            user_id,
+            component_type=COMPONENT_STRING_SELECT,
+            values=values,
+        )
 
     # ------------------------------------------------------------------ payloads
 
@@ -630,7 +813,10 @@ class FakeDiscord:
             "components": message.components,
             "flags": message.flags,
             "author": self.user_json(self.bot_user_id),
-            "attachments": [],
+            "attachments": [
+                self.attachment_json(attachment, message.channel_id)
+                for attachment in message.attachments
+            ],
             "mentions": [],
             "mention_roles": [],
             "mention_everyone": False,
@@ -663,6 +849,11 @@ class FakeDiscord:
         declared = {option["name"]: option for option in (command or {}).get("options", [])}
         built = []
         for option_name, value in options.items():
+            if isinstance(value, FakeAttachment):
+                built.append(
+                    {"name": option_name, "type": OPTION_TYPE_ATTACHMENT, "value": str(value.id)}
+                )
+                continue
             option_type = declared.get(option_name, {}).get("type")
             if option_type is None:
                 option_type = OPTION_TYPE_BY_PYTHON_TYPE[type(value)]
@@ -814,12 +1005,14 @@ class FakeDiscord:
 
     async def _rest(self, request: web.Request) -> web.Response:
         path = request.path[len(API_PREFIX) :]
+        body, files = await self._read_body(request)
         recorded = RecordedRequest(
             method=request.method,
             path=path,
-            json=await self._read_json(request),
+            json=body,
             query=dict(request.query),
             time=time.monotonic(),
+            files=files,
         )
         self.requests.append(recorded)
         try:
@@ -834,17 +1027,17 @@ class FakeDiscord:
         self._notify()
         return response
 
-    @staticmethod
-    async def _read_json(request: web.Request) -> Any:
+    async def _read_body(self, request: web.Request) -> tuple[Any, list[FakeAttachment]]:
+        """The request's JSON (or multipart `payload_json`) and the files sent with it."""
         if not request.can_read_body:
-            return None
+            return None, []
         if request.content_type == "application/json":
-            return await request.json()
+            return await request.json(), []
         if request.content_type.startswith("multipart/"):
             form = await request.post()
             raw = form.get("payload_json")
-            return json.loads(raw) if isinstance(raw, str) else None
-        return None
+            return (json.loads(raw) if isinstance(raw, str) else None), self._form_files(form)
+        return None, []
 
     def _rate_limited(self, recorded: RecordedRequest) -> web.Response | None:
         for rule in self._rate_limits:
@@ -874,6 +1067,7 @@ class FakeDiscord:
                 50035,
                 f"Invalid Form Body: content: Must be {MESSAGE_CONTENT_LIMIT} or fewer in length.",
             )
+        _check_components((payload or {}).get("components"))
 
     def _check_token(self, recorded: RecordedRequest, interaction: FakeInteraction) -> None:
         if recorded.time - interaction.dispatched_at > self.token_lifetime:
@@ -1022,6 +1216,7 @@ class FakeDiscord:
                 message.flags = LOADING_FLAG | (data.get("flags", 0) & EPHEMERAL_FLAG)
             else:
                 message.apply(data)
+                self._attach(message, data, recorded.files)
             self._originals[token] = message.id
         elif callback_type in (CALLBACK_UPDATE_MESSAGE, CALLBACK_DEFERRED_UPDATE_MESSAGE):
             source = interaction.payload.get("message")
@@ -1031,6 +1226,7 @@ class FakeDiscord:
                 self._originals[token] = message.id
             if message is not None and callback_type == CALLBACK_UPDATE_MESSAGE:
                 message.apply(data)
+                self._attach(message, data, recorded.files)
                 message.edited_at.append(recorded.time)
         if message is not None:
             recorded.message_id = message.id
@@ -1088,6 +1284,7 @@ class FakeDiscord:
         self._spend_write(recorded, "message", message.id)
         payload = recorded.json or {}
         message.apply(payload)
+        self._attach(message, payload, recorded.files)
         message.flags &= ~LOADING_FLAG
         message.edited_at.append(recorded.time)
         recorded.message_id = message.id
@@ -1112,6 +1309,7 @@ class FakeDiscord:
         self._check_content(recorded.json)
         message = self._new_message(interaction.channel_id, interaction.guild_id, token)
         message.apply(recorded.json or {})
+        self._attach(message, recorded.json or {}, recorded.files)
         self._followups.setdefault(token, []).append(message.id)
         recorded.message_id = message.id
         return _json_response(self._message_json(message))
@@ -1133,6 +1331,7 @@ class FakeDiscord:
         self._spend_write(recorded, "channel", int(channel_id))
         message = self._new_message(int(channel_id), self.guild_id, None)
         message.apply(recorded.json or {})
+        self._attach(message, recorded.json or {}, recorded.files)
         if (recorded.json or {}).get("poll"):
             message.poll = FakePoll.from_create(recorded.json["poll"], self.poll_hour_seconds)
         recorded.message_id = message.id
@@ -1155,6 +1354,7 @@ class FakeDiscord:
         self._spend_write(recorded, "channel", int(channel_id))
         self._spend_write(recorded, "message", message.id)
         message.apply(recorded.json or {})
+        self._attach(message, recorded.json or {}, recorded.files)
         message.edited_at.append(recorded.time)
         recorded.message_id = message.id
         return _json_response(self._message_json(message))
@@ -1379,3 +1579,50 @@ def _json_response(
         status=status,
         headers={**(headers or {}), "Content-Type": "application/json"},
     )
+
+
+def _check_components(rows: list[dict[str, Any]] | None) -> None:
+    """Discord's checks on a message's components (400 50035, as its API answers)."""
+    if not rows:
+        return
+    if len(rows) > MAX_ACTION_ROWS:
+        raise _form_error("components", f"Must be {MAX_ACTION_ROWS} or fewer in length.")
+    for row in rows:
+        if row.get("type") != COMPONENT_ACTION_ROW:
+            continue  # layout components (type 9+) are not checked here
+        children = row.get("components", [])
+        selects = [child for child in children if child.get("type") == COMPONENT_STRING_SELECT]
+        if selects and len(children) > 1:
+            raise _form_error("components", "A select menu must be alone in its row.")
+        if len(children) > MAX_BUTTONS_PER_ROW:
+            raise _form_error("components", f"Must be {MAX_BUTTONS_PER_ROW} or fewer in length.")
+        for child in children:
+            if len(child.get("custom_id") or "") > CUSTOM_ID_LIMIT:
+                raise _form_error("custom_id", f"Must be {CUSTOM_ID_LIMIT} or fewer in length.")
+        for select in selects:
+            _check_select(select)
+
+
+def _check_select(select: dict[str, Any]) -> None:
+    options = select.get("options") or []
+    if not 1 <= len(options) <= MAX_SELECT_OPTIONS:
+        raise _form_error("options", f"Must be between 1 and {MAX_SELECT_OPTIONS} in length.")
+    if len(select.get("placeholder") or "") > PLACEHOLDER_LIMIT:
+        raise _form_error("placeholder", f"Must be {PLACEHOLDER_LIMIT} or fewer in length.")
+    values = [option.get("value") for option in options]
+    if len(set(values)) != len(values):
+        raise _form_error("options", "Select menu option values must be unique.")
+    for option in options:
+        for name in ("label", "value", "description"):
+            text = option.get(name) or ""
+            if name != "description" and not text:
+                raise _form_error(name, "This field is required.")
+            if len(text) > SELECT_OPTION_TEXT_LIMIT:
+                raise _form_error(name, f"Must be {SELECT_OPTION_TEXT_LIMIT} or fewer in length.")
+    min_values, max_values = select.get("min_values", 1), select.get("max_values", 1)
+    if not 0 <= min_values <= min(max_values, len(options)) or max_values > MAX_SELECT_OPTIONS:
+        raise _form_error("max_values", "min_values/max_values out of range.")
+
+
+def _form_error(field_name: str, reason: str) -> _ApiError:
+    return _ApiError(400, 50035, f"Invalid Form Body: {field_name}: {reason}")

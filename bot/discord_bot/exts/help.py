@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.discord_bot import NO_PINGS
 from bot.discord_bot.client import SuggestWatchBot
+from bot.discord_bot.streaming import MESSAGE_LIMIT, split_message
 
 HELP_TEXT = """\
 **suggest.watch** recommends movies and shows from *your own* stated tastes, \
@@ -30,6 +31,14 @@ not for me, or that you have seen, and titles suggested to you lately are not \
 suggested again.
 • `/history` lists your recent picks with your ratings (only you see it).
 
+**Your library**
+• **Save to watchlist…** under an answer saves that pick to *your* watchlist; \
+`/watchlist` shows it (remove a title, or mark it watched and rate it). \
+Watchlisted titles are never suggested.
+• `/import file:` takes your Letterboxd export ZIP (Settings → Data) or IMDb \
+ratings or watchlist CSV (⋯ → Export): what you saw is never suggested again, \
+what you liked guides your picks. `/import erase:True` undoes it.
+
 **Movie night**
 `/movienight with: @bob @carol` blends the tastes of everyone named (you included, \
 up to 10) into picks for the group, then opens a poll (`hours:` 1 to 768, 2 by \
@@ -40,7 +49,7 @@ blended, never the tastes themselves. Nobody is pinged unless you set `notify:`.
 **Your tastes**
 • `/tastes` lists them (only you see the list).
 • `/forget taste:` removes one (start typing to pick it), or all of them \
-(then you can erase your history and ratings too).
+(then you can erase your history, ratings and library too).
 Nobody else can see or remove your tastes, and your suggestions use only yours.
 
 **Film data: [Wikidata](<https://www.wikidata.org/>), CC0**
@@ -58,9 +67,11 @@ class Help(commands.Cog):
 
     @app_commands.command(name="help", description="What suggest.watch does and how to start")
     async def help(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(
-            HELP_TEXT, ephemeral=True, allowed_mentions=NO_PINGS
-        )
+        # Every feature adds a paragraph: past one message's limit it goes on in more.
+        first, *more = split_message(HELP_TEXT, MESSAGE_LIMIT)
+        await interaction.response.send_message(first, ephemeral=True, allowed_mentions=NO_PINGS)
+        for page in more:
+            await interaction.followup.send(page, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
 async def setup(bot: SuggestWatchBot) -> None:

@@ -101,8 +101,10 @@ class ConfirmForgetAll(_PrivateConfirmation):
         self.stop()
         await interaction.response.defer()
         done = say.forgot_all(await self.bot.pipeline.forget_all(self.member_id))
+        pipeline = self.bot.pipeline
         question = say.erase_history_question(
-            await self.bot.pipeline.count_suggestions(self.member_id)
+            await pipeline.count_suggestions(self.member_id),
+            await pipeline.library.count_titles(self.member_id),
         )
         if question is None:
             await interaction.edit_original_response(
@@ -132,9 +134,10 @@ class ConfirmForgetHistory(_PrivateConfirmation):
     async def erase(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         self.stop()
         await interaction.response.defer()
+        titles = await self.bot.pipeline.library.count_titles(self.member_id)
         removed = await self.bot.pipeline.erase_suggestions(self.member_id)
         await interaction.edit_original_response(
-            content=f"{FORGOT_TASTES} {say.erased_history(removed)}",
+            content=f"{FORGOT_TASTES} {say.erased_history(removed, titles)}",
             view=None,
             allowed_mentions=NO_PINGS,
         )

@@ -147,11 +147,12 @@ class StreamedReply(Generic[MessageT]):
             self._writer = self._tasks.start(self._write_until_finished(), name="writer")
             self._wake()
 
-    async def finish(self, footer: str = "") -> list[MessageT]:
-        """Close the reply: drop the mark and the view, add `footer`, and wait until
-        every message shows its complete text. Returns the messages."""
+    async def finish(self, footer: str = "", view: discord.ui.View | None = None) -> list[MessageT]:
+        """Close the reply: drop the mark, put `view` (or none) under the first message
+        in place of the Stop button, add `footer`, and wait until every message shows
+        its complete text. Returns the messages."""
         self._footer = footer
-        self._view = None
+        self._view = view
         self._is_writing = False
         self._is_finished = True
         self.start()

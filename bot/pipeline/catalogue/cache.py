@@ -143,9 +143,12 @@ class CatalogueCache:
                         "ORDER BY stored_at DESC LIMIT -1 OFFSET ?)",
                         (self._max_entries,),
                     )
-                    await self._db.execute("COMMIT")
+                    await self._db.commit()
                 except BaseException:
-                    await self._db.execute("ROLLBACK")
+                    # rollback(), unlike a ROLLBACK statement, does nothing when no
+                    # transaction is left (a COMMIT that ran before a cancel, or failed):
+                    # the error (or cancellation) that got us here is what propagates.
+                    await self._db.rollback()
                     raise
         except sqlite3.Error as exc:
             log.warning("Writing the catalogue cache failed (%s); nothing lost but time", exc)

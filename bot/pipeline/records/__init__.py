@@ -7,6 +7,7 @@ The vector store is derived from these records and can always be rebuilt from th
     ├── .tastes             TasteRecords       tastes.py       tastes and their vector state
     ├── .suggestions        SuggestionRecords  suggestions.py  suggestions, messages, reactions
     ├── .picks              PickRecords        picks.py        picks, ratings, pick vectors, past
+    ├── .library            LibraryRecords     library.py      watchlist, marked watched, imports
     ├── .nights             NightRecords       nights.py       movie nights, their votes, opt-outs
     └── .schema_version()                      schema.py       MIGRATIONS and `migrate`
     database.py   Database: the connection; every statement runs in `transaction()` or `read()`
@@ -20,6 +21,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.pipeline.records.database import Database
+from bot.pipeline.records.library import LibraryRecords
 from bot.pipeline.records.nights import NightMember, NightPick, NightRecord, NightRecords
 from bot.pipeline.records.picks import PickRecords
 from bot.pipeline.records.rows import (
@@ -38,6 +40,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Database",
     "FeedbackRecord",
+    "LibraryRecords",
     "NightMember",
     "NightPick",
     "NightRecord",
@@ -64,6 +67,7 @@ class Records:
         self.tastes = TasteRecords(database)
         self.suggestions = SuggestionRecords(database)
         self.picks = PickRecords(database)
+        self.library = LibraryRecords(database)
         self.nights = NightRecords(database)
 
     @classmethod

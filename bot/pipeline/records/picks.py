@@ -22,6 +22,9 @@ _CURRENT_RATINGS = """
 _MINE = "SELECT id FROM suggestions WHERE member_id = ?"
 # Children before parents, so every foreign key holds after each statement.
 _ERASE_MEMBER_HISTORY = (
+    # The library (issue 18): watchlist, titles marked watched, imports.
+    "DELETE FROM library_vectors WHERE entry_id IN (SELECT id FROM library WHERE member_id = ?)",
+    "DELETE FROM library WHERE member_id = ?",
     "DELETE FROM pick_vectors WHERE pick_id IN (SELECT id FROM picks WHERE member_id = ?)",
     "DELETE FROM pick_ratings WHERE member_id = ?",
     "DELETE FROM picks WHERE member_id = ?",

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from bot.pipeline.catalogue.lookup import CheckState
 from bot.pipeline.domain import (
@@ -188,4 +189,81 @@ def past_pick_from_row(row: sqlite3.Row) -> PastPick:
         query=row["query"],
         rating=Rating(row["rating"]) if row["rating"] else None,
         created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+# -- the library (records/library.py) ------------------------------------------------
+
+
+class WatchlistSource(StrEnum):
+    """How a title came onto the watchlist."""
+
+    BOT = "bot"
+    IMPORT = "import"
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryEntry:
+    """One title of a member's library."""
+
+    id: int
+    member_id: str
+    key: str
+    title: str
+    year: int | None
+    kind: str | None
+    description: str
+    link: str | None
+    imdb_id: str | None
+    qid: str | None
+    is_on_watchlist: bool
+    rating: Rating | None  # the bot's rating when there is one, else the imported one
+    is_imported: bool  # the rating comes from an import
+
+    @property
+    def film_key(self) -> str:
+        """One identity per film (as a pick's): its QID when matched, else its key."""
+        return f"qid:{self.qid}" if self.qid else self.key
+
+
+@dataclass(frozen=True, slots=True)
+class NewTitle:
+    """A title to put in the library: from a pick, or from an export."""
+
+    key: str
+    title: str
+    year: int | None
+    kind: str | None = None
+    description: str = ""
+    link: str | None = None
+    imdb_id: str | None = None
+    imported_rating: Rating | None = None
+    is_on_watchlist: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    """What storing an import changed."""
+
+    added: int
+    updated: int
+    unchanged: int
+
+
+def library_entry_from_row(row: sqlite3.Row) -> LibraryEntry:
+    """A `library` row (read with its current rating) as a `LibraryEntry`."""
+    return LibraryEntry(
+        id=row["id"],
+        member_id=row["member_id"],
+        key=row["key"],
+        title=row["title"],
+        year=row["year"],
+        kind=row["kind"],
+        description=row["description"],
+        link=row["link"],
+        imdb_id=row["imdb_id"],
+        qid=row["qid"],
+        is_on_watchlist=row["watchlist_source"] is not None,
+        rating=Rating(row["current_rating"]) if row["current_rating"] else None,
+        is_imported=bool(row["is_imported"]),
     )

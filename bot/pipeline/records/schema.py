@@ -139,7 +139,44 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE picks ADD COLUMN check_state TEXT;  -- catalogue.CheckState; NULL: no catalogue
     CREATE INDEX picks_by_member_film ON picks (member_id, qid);
     """,
-    # 6 (issue 19): movie nights. A night blends several members' tastes into picks the
+    # 6 (issue 18): each member's library: watchlist, titles marked watched, imports
+    # (see records/library.py). One row per member and title; vectors are derived.
+    """
+    CREATE TABLE library (
+        id                INTEGER PRIMARY KEY AUTOINCREMENT,
+        member_id         TEXT    NOT NULL,
+        key               TEXT    NOT NULL,  -- picks.pick_key: the same film, recognised
+        title             TEXT    NOT NULL,
+        year              INTEGER,
+        kind              TEXT,
+        description       TEXT    NOT NULL DEFAULT '',
+        link              TEXT,              -- the title on the site it was imported from
+        imdb_id           TEXT,
+        qid               TEXT,              -- the catalogue's id, once matched
+        match_state       TEXT    NOT NULL DEFAULT 'unchecked'
+            CHECK (match_state IN ('unchecked', 'matched', 'not_found')),
+        watchlist_source  TEXT    CHECK (watchlist_source IN ('bot', 'import')),
+        watchlisted_at    TEXT,
+        rating            TEXT    CHECK (rating IN ('liked', 'not_for_me', 'seen')),
+        rated_at          TEXT,
+        imported_rating   TEXT    CHECK (imported_rating IN ('liked', 'not_for_me', 'seen')),
+        imported_at       TEXT,
+        created_at        TEXT    NOT NULL,
+        UNIQUE (member_id, key)
+    );
+    CREATE INDEX library_watchlist ON library (member_id, watchlisted_at)
+        WHERE watchlist_source IS NOT NULL;
+    CREATE INDEX library_unchecked ON library (member_id) WHERE match_state = 'unchecked';
+
+    -- Embeddings of library titles, per embedding model: derived, made again when missing.
+    CREATE TABLE library_vectors (
+        entry_id  INTEGER NOT NULL REFERENCES library (id),
+        model     TEXT    NOT NULL,
+        vector    BLOB    NOT NULL,  -- float32, native byte order
+        PRIMARY KEY (entry_id, model)
+    );
+    """,
+    # 7 (issue 19): movie nights. A night blends several members' tastes into picks the
     # group votes on in a Discord poll; its deadline is kept here because Discord sends
     # no event when a poll ends. Each participant gets their own copy of the picks as a
     # suggestion (`member_suggestion_id`), so the picks count as suggested to them and

@@ -13,6 +13,7 @@ import pytest
 
 from bot.discord_bot import layout as render
 from bot.discord_bot.client import ShutsDownCleanly
+from bot.discord_bot.exts.library import SAVE_CUSTOM_ID
 from bot.discord_bot.streaming import STILL_WRITING_MARK
 from bot.errors import RecordsError, SuggestWatchError, VectorStoreError
 from bot.pipeline.domain import SuggestionStatus, SuggestionTimings
@@ -125,7 +126,8 @@ async def test_the_final_text_is_complete_without_the_mark_or_the_button(
     original = harness.fake.original(interaction.token)
     assert ALL_PICKS in original.content
     assert MARK not in original.content
-    assert original.components == []
+    # The Stop button went; the "Save to watchlist…" select took its place.
+    assert original.custom_ids == [SAVE_CUSTOM_ID.format(suggestion_id=1)]
     assert "Rate every pick with 👍 or 👎" in original.content
 
 

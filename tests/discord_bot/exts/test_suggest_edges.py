@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.discord_bot import layout as render
+from bot.discord_bot.exts.library import SAVE_CUSTOM_ID
 from bot.discord_bot.reactions import RATING_EMOJIS
 from bot.discord_bot.streaming import STILL_WRITING_MARK
 from bot.pipeline.domain import SuggestionStatus
@@ -58,7 +59,8 @@ async def test_an_answer_outliving_its_token_is_finished_through_the_channel(
     assert is_written(original)
     assert ALL_PICKS in original.content
     assert "Rate every pick with 👍 or 👎" in original.content
-    assert original.components == []  # the Stop button went with the closing edit
+    # The Stop button went with the closing edit; "Save to watchlist…" took its place.
+    assert original.custom_ids == [SAVE_CUSTOM_ID.format(suggestion_id=1)]
     refused = [r for r in harness.fake.requests if r.status == 401]
     assert refused, "the token should have expired mid-answer"
     by_channel = harness.fake.requests_matching("PATCH", rf"/channels/\d+/messages/{original.id}")

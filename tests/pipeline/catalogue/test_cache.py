@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from bot.pipeline.catalogue import CatalogueCache
@@ -98,3 +99,22 @@ async def test_clear_drops_every_entry(cache_path: Path) -> None:
         await cache.clear()
 
         assert await cache.count() == 0
+
+
+async def test_a_cancel_after_the_commit_ran_stays_a_cancel_and_keeps_the_value(
+    cache_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The write's COMMIT ran in aiosqlite's thread but its await was cancelled: undoing
+    # must not fail for want of a transaction and swallow the cancel as a cache fault.
+    real_commit = aiosqlite.Connection.commit
+
+    async def commit_then_cancelled(connection: aiosqlite.Connection) -> None:
+        await real_commit(connection)
+        raise asyncio.CancelledError
+
+    async with CatalogueCache(cache_path) as cache:
+        monkeypatch.setattr(aiosqlite.Connection, "commit", commit_then_cancelled)
+        with pytest.raises(asyncio.CancelledError):
+            await cache.put("item:Q1", {"label": "Arrival"}, ttl_days=1)
+        monkeypatch.undo()
+        assert await cache.get("item:Q1") == {"label": "Arrival"}

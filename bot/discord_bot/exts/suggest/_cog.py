@@ -16,6 +16,7 @@ from bot.discord_bot import NO_PINGS
 from bot.discord_bot import layout as say
 from bot.discord_bot.client import SuggestWatchBot
 from bot.discord_bot.error_handler import describe_error, log_fault
+from bot.discord_bot.exts.library import save_view
 from bot.discord_bot.exts.suggest._delivery import ChannelWindows, MessageLinks, ReplyDelivery
 from bot.discord_bot.exts.suggest._left_open import finish_replies_left_open
 from bot.discord_bot.exts.suggest._slots import GenerationSlots
@@ -24,6 +25,7 @@ from bot.discord_bot.film_cards import film_cards
 from bot.discord_bot.reactions import RATING_EMOJIS, rate_by_reaction
 from bot.discord_bot.streaming import StreamedReply
 from bot.errors import InputError, QueueTimeout, SuggestWatchError
+from bot.pipeline.domain import PickDraft
 from bot.pipeline.events import Failed, Finished, PicksUpdated, Retrieved, TextDelta
 from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT
 
@@ -44,6 +46,7 @@ class Ending:
     retrieved: Retrieved | None = None
     footer: str = ""
     is_finished: bool = False
+    picks: tuple[PickDraft, ...] = ()  # the picks shown, once finished
     is_stopped: bool = False  # by Stop, or by the bot shutting down
     refused: InputError | None = None
     fault: Exception | None = None  # unexpected: for the central handler
@@ -203,7 +206,9 @@ class Suggest(commands.Cog):
             await self._refuse(interaction, reply, ending.refused)
             return
 
-        messages = await reply.finish(footer)
+        # "Save to watchlist…" takes the Stop button's place under a finished answer.
+        keep = save_view(ending.suggestion_id, ending.picks) if ending.suggestion_id else None
+        messages = await reply.finish(footer, keep)
         await links.close_reply()
         if ending.is_finished and messages:
             await self._offer_rating(messages[-1])
@@ -294,7 +299,13 @@ class Suggest(commands.Cog):
                     ]
                 )
                 footer = say.finished(event)
-                return replace(ending, is_finished=True, footer=footer, cards=tuple(cards))
+                return replace(
+                    ending,
+                    is_finished=True,
+                    picks=event.picks,
+                    footer=footer,
+                    cards=tuple(cards),
+                )
             case Failed():
                 reply.start()
                 if event.suggestion_id is not None:
