@@ -116,7 +116,7 @@ class Pipeline:
         self.movie_nights = MovieNights(
             settings,
             models,
-            Blender(settings, models, vectors, tastes, picks, learning),
+            Blender(settings, models, vectors, tastes, picks, learning, records.library),
             tastes,
             suggestions,
             picks,

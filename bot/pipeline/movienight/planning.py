@@ -14,11 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.errors import InputError
-from bot.pipeline.learning import Learning
+from bot.pipeline.learning import Learning, Lessons
+from bot.pipeline.library.lessons import entry_label
 from bot.pipeline.model_client import ModelClient
 from bot.pipeline.movienight.blend import BlendedMember, member_label
 from bot.pipeline.picks import LeftOut
-from bot.pipeline.records import NightRecords, PickRecords, TasteRecords
+from bot.pipeline.records import (
+    LibraryRecords,
+    NightRecords,
+    PickRecords,
+    TasteRecords,
+)
+from bot.pipeline.records.rows import LibraryEntry
 from bot.pipeline.vectors import TasteVectors
 from bot.settings import Settings
 
@@ -26,6 +33,11 @@ MIN_PARTICIPANTS = 2
 MAX_MEMBERS = 10
 # What the taste search compares with when the group asked for nothing in particular.
 NO_REQUEST_TEXT = "a film or show for a group movie night"
+# Watchlist titles read per participant (the prompt names fewer: see blend.py).
+WATCHLIST_READ = 200
+# A title on a participant's watchlist is welcome although it is on a watchlist or was
+# suggested to someone lately; not when anyone disliked it or has seen it.
+WELCOME_DESPITE = (LeftOut.ON_WATCHLIST, LeftOut.SUGGESTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,50 @@ async def plan_night(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """What one participant brings, before the group's titles to avoid are known."""
+
+    label: str
+    stated: tuple[str, ...]  # all their tastes: none may be shown
+    tastes: tuple[str, ...]  # the ones for the prompt
+    lessons: Lessons
+    watchlist: tuple[LibraryEntry, ...]  # not watched yet
+
+    def wanted_keys(self) -> set[str]:
+        """The pick keys and catalogue ids of the titles on their watchlist."""
+        keys = {entry.key for entry in self.watchlist}
+        return keys | {entry.qid for entry in self.watchlist if entry.qid}
+
+    def blended(self, avoided: dict[str, LeftOut], welcome: set[str]) -> BlendedMember:
+        """Their part of the prompt: their watchlist is welcome unless someone avoids it,
+        and no title on anyone's watchlist (`welcome`) is named as not to suggest."""
+        learned = self.lessons.learned
+        return BlendedMember(
+            label=self.label,
+            tastes=self.tastes,
+            liked=learned.liked,
+            avoid=tuple(
+                title for title in (*learned.disliked, *learned.not_again) if title not in welcome
+            ),
+            wanted=tuple(
+                entry_label(entry) for entry in self.watchlist if entry.key not in avoided
+            ),
+        )
+
+
+def _group_avoid(avoids: Sequence[dict[str, LeftOut]], wanted: set[str]) -> dict[str, LeftOut]:
+    """Every participant's titles to avoid as one, the strongest reason kept; a wanted
+    title (on a watchlist) is left out only for a reason stronger than WELCOME_DESPITE."""
+    hard: dict[str, LeftOut] = {}
+    soft: dict[str, LeftOut] = {}
+    for avoid in avoids:
+        for key, reason in avoid.items():
+            (soft if reason in WELCOME_DESPITE else hard).setdefault(key, reason)
+    kept = {key: reason for key, reason in soft.items() if key not in wanted and key not in hard}
+    return {**hard, **kept}
+
+
 class Blender:
     """Gathers what each participant adds to a movie night's prompt."""
 
@@ -98,8 +154,10 @@ class Blender:
         tastes: TasteRecords,
         picks: PickRecords,
         learning: Learning,
+        library: LibraryRecords,
     ) -> None:
         self._settings = settings
+        self._library = library
         self._embedder = embedder
         self._vectors = vectors
         self._tastes = tastes
@@ -107,34 +165,40 @@ class Blender:
         self._learning = learning
 
     async def blend(self, participants: Sequence[str], query: str) -> Blend:
-        """Each participant's tastes, liked examples and titles to avoid, labelled in order."""
+        """Each participant's tastes, liked examples, titles to avoid and watchlisted
+        titles, labelled in order. A title is avoided when any participant disliked it,
+        has seen it or was suggested it lately; on a watchlist it is welcome instead."""
         started = time.perf_counter()
         [vector] = await self._embedder.embed(
             self._settings.embed_model, [query or NO_REQUEST_TEXT]
         )
-        members: list[BlendedMember] = []
-        avoid: dict[str, LeftOut] = {}
-        avoid_films: dict[str, LeftOut] = {}
-        taste_texts: list[str] = []
-        for index, member_id in enumerate(participants):
-            stated = [taste.text for taste in await self._tastes.list_tastes(member_id)]
-            tastes = await self._best_tastes(member_id, vector, stated, bool(query))
-            lessons = await self._learning.lessons_for(member_id, vector)
-            for key, reason in lessons.avoid.items():
-                avoid.setdefault(key, reason)
-            for qid, reason in lessons.avoid_films.items():
-                avoid_films.setdefault(qid, reason)
-            members.append(
-                BlendedMember(
-                    label=member_label(index),
-                    tastes=tuple(tastes),
-                    liked=lessons.learned.liked,
-                    avoid=(*lessons.learned.disliked, *lessons.learned.not_again),
-                )
-            )
-            taste_texts += stated
+        parts = [
+            await self._part_of(member_id, member_label(index), vector, bool(query))
+            for index, member_id in enumerate(participants)
+        ]
+        wanted = {key for part in parts for key in part.wanted_keys()}
+        avoid = _group_avoid([part.lessons.avoid for part in parts], wanted)
+        avoid_films = _group_avoid([part.lessons.avoid_films for part in parts], wanted)
+        welcome = {
+            entry_label(entry)
+            for part in parts
+            for entry in part.watchlist
+            if entry.key not in avoid
+        }
+        members = tuple(part.blended(avoid, welcome) for part in parts)
+        taste_texts = tuple(text for part in parts for text in part.stated)
         seconds = time.perf_counter() - started
-        return Blend(tuple(members), avoid, tuple(taste_texts), seconds, avoid_films)
+        return Blend(members, avoid, taste_texts, seconds, avoid_films)
+
+    async def _part_of(
+        self, member_id: str, member_label: str, vector: list[float], has_request: bool
+    ) -> _Part:
+        stated = [taste.text for taste in await self._tastes.list_tastes(member_id)]
+        tastes = await self._best_tastes(member_id, vector, stated, has_request)
+        lessons = await self._learning.lessons_for(member_id, vector)
+        wanted = await self._library.watchlist(member_id, 0, WATCHLIST_READ)
+        unwatched = tuple(entry for entry in wanted if entry.rating is None)
+        return _Part(member_label, tuple(stated), tuple(tastes), lessons, unwatched)
 
     async def _best_tastes(
         self, member_id: str, vector: list[float], stated: list[str], has_request: bool

@@ -191,3 +191,29 @@ async def _suggested(pipeline: Pipeline, member: str, title: str) -> int:
     assert isinstance(finished, Finished)
     assert title in [pick.title for pick in finished.picks]
     return finished.suggestion_id
+
+
+async def test_a_watchlisted_title_is_welcome_unless_someone_avoids_it(
+    pipeline: Pipeline, fake_ollama: FakeOllama
+) -> None:
+    await two_members(pipeline)
+    await add_tastes(pipeline, "carol", ("musicals",))
+    # Bob saves Arrival and Moon to his watchlist; Carol has seen Moon.
+    bobs = await _suggested(pipeline, "bob", "Arrival")
+    await pipeline.library.save_pick("bob", bobs, 1)
+    await pipeline.library.save_pick("bob", bobs, 3)
+    carols = await _suggested(pipeline, "carol", "Moon")
+    await pipeline.rate("carol", carols, Rating.SEEN, position=3)
+    fake_ollama.picks = [*DEFAULT_PICKS, *MORE_PICKS]
+
+    _, events = await night_events(pipeline, ["bob", "carol"])
+
+    prompt = chat_prompt(fake_ollama)
+    welcome = prompt.split("they want to see these")[1].split("\n\n")[0]
+    assert '"Arrival (2016)"' in welcome and "Moon" not in welcome
+    avoided = prompt.split("Do not suggest these:")[1].split("\n\n")[0]
+    assert "Arrival" not in avoided and '"Moon (2009)"' in avoided
+    finished = events[-1]
+    assert isinstance(finished, Finished)
+    titles = [pick.title for pick in finished.picks]
+    assert "Arrival" in titles and "Moon" not in titles
