@@ -44,6 +44,9 @@ async def test_movienight_prints_blended_picks_with_names_for_labels(
     assert "Member A" not in terminal.out
     prompt = fake_ollama.chat_requests[-1].body["messages"][-1]["content"]
     assert '"something fun"' in prompt and "alice" not in prompt
+    for label, member in (("Member A", "alice"), ("Member B", "bob")):
+        section = prompt.split(f"{label}'s tastes, in their words:")[1].split("\n\n")[0]
+        assert TASTES[member] in section
 
 
 async def test_movienight_with_one_member_with_tastes_says_why_not(terminal: Session) -> None:
