@@ -18,10 +18,7 @@ from datetime import UTC, datetime
 from bot.pipeline.domain import Rating, SuggestionStatus
 from bot.pipeline.picks import pick_key
 from bot.pipeline.records.database import Database, Transaction
-from bot.pipeline.records.rows import now
-
-# A vote is recorded as a liked rating from this source (weaker than the member's own).
-VOTE_SOURCE = "vote"
+from bot.pipeline.records.rows import VOTE_SOURCE, now
 
 PICKING = "picking"  # the picks are being written
 NO_VOTE = "no_vote"  # the picks stand, without a poll (none asked, or none allowed)
