@@ -15,6 +15,10 @@ minus that.
 
     .venv/bin/python -m bench.overhead [--quick] [--front pipeline cli discord]
                                        [--provider ollama openai]
+    .venv/bin/python -m bench.overhead --movienight-only   # section 1c alone
+
+It also times movie night's prompt build for ten participants with 200 tastes and
+1,000 rated titles each (`bench/_movienight.py`), written as a section of its own.
     .venv/bin/python -m bench.overhead --catalogue-only [--quick]   # grounded picks only
 """
 
@@ -34,6 +38,7 @@ from typing import Any
 
 from bench import _catalogue as catalogue_bench
 from bench import _common as common
+from bench import _movienight as movie_night
 from bench._harness import (
     EDIT_INTERVAL,
     EMBED_DIM,
@@ -573,8 +578,15 @@ async def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="only the grounded-picks rows (catalogue off, at 50 ms and at 300 ms)",
     )
+    parser.add_argument(
+        "--movienight-only", action="store_true", help="only movie night's prompt build"
+    )
     args = parser.parse_args(argv)
     common.configure_logging(args.verbose)
+    if not args.catalogue_only:
+        await movie_night_section(args.quick, write=not args.no_write)
+    if args.movienight_only:
+        return
     rows: list[list[object]] = []
     notes: list[str] = []
     load_before = common.load_average()
@@ -618,6 +630,20 @@ async def main(argv: Sequence[str] | None = None) -> None:
             f"1b. Overhead on one suggestion ({', '.join(args.front)}; {', '.join(args.provider)})"
         )
     common.write_section(args.section, title, body, quick=args.quick, write=not args.no_write)
+
+
+async def movie_night_section(quick: bool, *, write: bool) -> None:
+    """Movie night's prompt build for ten participants, as its own section (1c)."""
+    with tempfile.TemporaryDirectory(prefix="bench-movienight-") as tmp:
+        rows, note = await movie_night.prompt_build_rows(Path(tmp))
+    body = "\n\n".join([note, common.table(movie_night.HEADERS, rows)])
+    common.write_section(
+        "overhead-movienight",
+        "1c. Movie night: the blended prompt for ten participants",
+        body,
+        quick=quick,
+        write=write,
+    )
 
 
 if __name__ == "__main__":

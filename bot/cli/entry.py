@@ -17,6 +17,7 @@ from bot import presentation as say
 from bot.cli.copy import copy_to_server
 from bot.cli.doctor import doctor
 from bot.cli.library import LibraryTerminal
+from bot.cli.night import movie_night, split_members
 from bot.cli.parser import build_parser, check_arguments, default_member
 from bot.cli.terminal import EXIT_FAILED, EXIT_OK, Terminal
 from bot.errors import ConfigError, SuggestWatchError
@@ -59,6 +60,11 @@ async def run(
                     return await terminal.history(member, args.limit)
                 case "suggest":
                     return await terminal.suggest(member, " ".join(args.query), args.count)
+                case "movienight":
+                    members = split_members(args.with_members)
+                    asker = given_member or (members[0] if members else member)
+                    query = " ".join(args.query)
+                    return await movie_night(terminal, asker, members, query, args.count)
                 case "reindex":
                     return await terminal.reindex()
                 case "watchlist" | "import":

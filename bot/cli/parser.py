@@ -15,6 +15,9 @@ from typing import Any
 
 from bot.cli.library import add_library_verbs
 from bot.pipeline.domain import Rating
+from bot.pipeline.movienight import DEFAULT_PICKS as NIGHT_DEFAULT_PICKS
+from bot.pipeline.movienight import MAX_PICKS as NIGHT_MAX_PICKS
+from bot.pipeline.movienight import MIN_PICKS as NIGHT_MIN_PICKS
 from bot.pipeline.pipeline import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT, PAST_PICKS_LIMIT
 from bot.settings import has_undecodable_bytes
 
@@ -103,6 +106,13 @@ def build_parser() -> CommandLine:
         help=f"how many picks, {MIN_COUNT}-{MAX_COUNT} (default: %(default)s)",
     )
 
+    add_movienight(
+        add(
+            "movienight",
+            "picks for a group, blended from their tastes (no vote here)",
+            ["--with", "alice,bob", "comedy"],
+        )
+    )
     add("tastes", "list your tastes, numbered")
     add_forget(add("forget", "remove one taste by number, or all", ["--all", "--yes"]))
 
@@ -123,6 +133,24 @@ def build_parser() -> CommandLine:
         add("copy-to-server", "copy the Edge store's vectors into a Qdrant server (bot stopped)")
     )
     return parser
+
+
+def add_movienight(night: argparse.ArgumentParser) -> None:
+    """`movienight`'s arguments: the members, the request, how many picks."""
+    night.add_argument(
+        "--with",
+        dest="with_members",
+        required=True,
+        help="the members, comma-separated; --member (if given, else the first) asks",
+    )
+    night.add_argument("query", nargs="*", help="what the group is in the mood for (optional)")
+    night.add_argument(
+        "-n",
+        "--count",
+        type=int,
+        default=NIGHT_DEFAULT_PICKS,
+        help=f"how many picks, {NIGHT_MIN_PICKS}-{NIGHT_MAX_PICKS} (default: %(default)s)",
+    )
 
 
 def add_copy_arguments(copy: argparse.ArgumentParser) -> None:

@@ -32,16 +32,20 @@ EXTENSIONS = (
     "bot.discord_bot.exts.feedback",
     "bot.discord_bot.exts.history",
     "bot.discord_bot.exts.library",
+    "bot.discord_bot.exts.movienight",
+    "bot.discord_bot.exts.privacy",
 )
 SYNC_STATE_FILE = "discord_command_sync.json"
 
 
 def bot_intents() -> discord.Intents:
-    """What the features need: guilds (for slash commands) and reactions. No privileged one."""
+    """What the features need: guilds (for slash commands), reactions and poll votes
+    (movie night). No privileged one."""
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_reactions = True
     intents.dm_reactions = True
+    intents.guild_polls = True
     return intents
 
 

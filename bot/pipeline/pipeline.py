@@ -10,6 +10,7 @@
     library.Library         watchlist, marking watched, imports (`pipeline.library`)
     ratings.Ratings         ratings, past picks, and the messages showing a suggestion
     maintenance.Reindexer   rebuild the vector store from the records
+    movienight.MovieNights  picks for a group from several members' tastes, and the vote
     health.Health           `doctor`'s checks and the start-up warnings
 
 With a film catalogue (`catalogue/`, CATALOGUE=wikidata) every pick is checked against
@@ -39,6 +40,8 @@ from bot.pipeline.library.service import Library
 from bot.pipeline.locks import MemberLocks
 from bot.pipeline.maintenance import Reindexer, ReindexReport
 from bot.pipeline.models import Models, open_models
+from bot.pipeline.movienight import MovieNights
+from bot.pipeline.movienight.planning import Blender
 from bot.pipeline.owners import ProcessOwner, remove_files_of_gone_owners
 from bot.pipeline.ratings import CHOICE_SOURCE, PAST_PICKS_LIMIT, Ratings
 from bot.pipeline.reconcile import Reconciler
@@ -90,11 +93,12 @@ class Pipeline:
         self._tastes = TasteWriter(
             settings, models, tastes, vectors, locks, on_unsettled=self._reconciler.wake
         )
+        learning = Learning(settings, models, picks, records.library)
         self._suggester = Suggester(
             settings,
             models,
             Retriever(settings, models, vectors, tastes),
-            Learning(settings, models, picks, records.library),
+            learning,
             suggestions,
             picks,
             backends.owner_id,
@@ -108,6 +112,18 @@ class Pipeline:
             CatalogueMatcher(backends.catalogue) if backends.catalogue else None,
             embedder=models,
             embed_model=settings.embed_model,
+        )
+        self.movie_nights = MovieNights(
+            settings,
+            models,
+            Blender(settings, models, vectors, tastes, picks, learning, records.library),
+            tastes,
+            suggestions,
+            picks,
+            records.nights,
+            self._ratings,
+            backends.owner_id,
+            catalogue=backends.catalogue,
         )
         self._reindexer = Reindexer(settings, models, tastes, vectors, locks)
         self._health = Health(
@@ -216,7 +232,9 @@ class Pipeline:
 
     async def erase_suggestions(self, member_id: str) -> int:
         """Erase the member's suggestions, picks and ratings, and their library (watchlist,
-        marked watched, imports), in one transaction; returns how many suggestions."""
+        marked watched, imports), in one transaction, then their movie nights and votes;
+        returns how many suggestions."""
+        await self.movie_nights.erase(member_id)
         return await self._ratings.erase_suggestions(member_id)
 
     async def reactions_of(self, member_id: str, suggestion_id: int) -> list[str]:

@@ -24,6 +24,8 @@ COMMANDS = {
     "rate",
     "watchlist",
     "import",
+    "movienight",
+    "privacy",
 }
 GUILD_SYNC = r"/applications/\d+/guilds/\d+/commands"
 GLOBAL_SYNC = r"/applications/\d+/commands"
@@ -90,6 +92,7 @@ async def test_the_bot_identifies_without_privileged_intents(
     intents = discord.Intents(identify["intents"])
     assert not (intents.members or intents.presences or intents.message_content)
     assert intents.guilds and intents.guild_reactions
+    assert intents.guild_polls  # movie night's votes
     assert intents == bot_intents()
 
 

@@ -38,7 +38,7 @@ import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import yarl
@@ -143,6 +143,7 @@ class FakeMessage:
     interaction_token: str | None = None
     webhook_id: int | None = None
     is_deleted: bool = False
+    poll: FakePoll | None = None  # see the polls section
     created_at: float = field(default_factory=time.monotonic)
     edited_at: list[float] = field(default_factory=list)
     reactions: set[tuple[str, int]] = field(default_factory=set)  # (emoji, user id)
@@ -271,6 +272,10 @@ class FakeDiscord:
         self._rate_limits: list[_RateLimitRule] = []
         # (method, path pattern) -> the error Discord answers such requests with.
         self._refusals: dict[tuple[str, str], _ApiError] = {}
+        # Polls: answer a message with a poll with 403 Missing Permissions (no SEND_POLLS),
+        # and how many real seconds one hour of a poll's duration lasts here.
+        self.refuse_polls = False
+        self.poll_hour_seconds = 3600.0
         self._sessions: list[_GatewaySession] = []
         self._changed = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
@@ -825,6 +830,8 @@ class FakeDiscord:
             data["webhook_id"] = str(message.webhook_id)
         if message.guild_id is not None:
             data["guild_id"] = str(message.guild_id)
+        if message.poll is not None:
+            data["poll"] = message.poll.to_json()
         return data
 
     def _find_command(self, name: str, guild_id: int | None) -> dict[str, Any] | None:
@@ -1109,6 +1116,7 @@ class FakeDiscord:
                 r"/channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me",
                 self._delete_reaction,
             ),
+            *self._poll_routes(),
         ]
 
     def _get_me(self, _: RecordedRequest) -> web.Response:
@@ -1319,10 +1327,13 @@ class FakeDiscord:
 
     def _post_channel_message(self, recorded: RecordedRequest, channel_id: str) -> web.Response:
         self._check_content(recorded.json)
+        self._check_poll(recorded.json)
         self._spend_write(recorded, "channel", int(channel_id))
         message = self._new_message(int(channel_id), self.guild_id, None)
         message.apply(recorded.json or {})
         self._attach(message, recorded.json or {}, recorded.files)
+        if (recorded.json or {}).get("poll"):
+            message.poll = FakePoll.from_create(recorded.json["poll"], self.poll_hour_seconds)
         recorded.message_id = message.id
         return _json_response(self._message_json(message))
 
@@ -1372,6 +1383,160 @@ class FakeDiscord:
             message.reactions.discard(key)
             self._spawn(self.dispatch_reaction_remove(self.bot_user_id, message.id, emoji=emoji))
         return web.Response(status=204)
+
+    # ------------------------------------------------------------------ polls
+    # Kept together so other features' changes to this file merge cleanly.
+
+    INTENT_GUILD_POLLS = 1 << 24
+    INTENT_DIRECT_MESSAGE_POLLS = 1 << 25
+
+    def polls(self) -> list[FakeMessage]:
+        """The messages the bot made that carry a poll, oldest first."""
+        return [message for message in self.messages.values() if message.poll is not None]
+
+    async def dispatch_poll_vote(
+        self, user_id: int, message_id: int, answer_id: int, *, added: bool = True
+    ) -> None:
+        """A member votes for (or takes back a vote for) one answer of a poll: the state
+        changes and MESSAGE_POLL_VOTE_ADD/REMOVE goes to sessions with the polls intent."""
+        message = self.messages[message_id]
+        poll = message.poll
+        assert poll is not None, "fake Discord: that message has no poll"
+        if poll.is_finalized:
+            raise RuntimeError("fake Discord: the poll has ended; Discord takes no more votes")
+        voters = poll.votes.setdefault(answer_id, [])
+        if added and user_id not in voters:
+            voters.append(user_id)
+        elif not added and user_id in voters:
+            voters.remove(user_id)
+        data: dict[str, Any] = {
+            "user_id": str(user_id),
+            "channel_id": str(message.channel_id),
+            "message_id": str(message_id),
+            "answer_id": answer_id,
+        }
+        intent = self.INTENT_DIRECT_MESSAGE_POLLS
+        if message.guild_id is not None:
+            data["guild_id"] = str(message.guild_id)
+            intent = self.INTENT_GUILD_POLLS
+        event = "MESSAGE_POLL_VOTE_ADD" if added else "MESSAGE_POLL_VOTE_REMOVE"
+        await self.dispatch_event(event, data, intent=intent)
+
+    def end_poll_now(self, message_id: int) -> None:
+        """Let the poll's time run out now (as if its hours had passed)."""
+        poll = self.messages[message_id].poll
+        assert poll is not None, "fake Discord: that message has no poll"
+        poll.expire()
+        self._notify()
+
+    def _check_poll(self, payload: dict[str, Any] | None) -> None:
+        """Discord's checks of a new poll: the permission, one to ten answers of at most
+        55 characters, a question of at most 300, and 1 to 768 hours."""
+        poll = (payload or {}).get("poll")
+        if not poll:
+            return
+        if self.refuse_polls:
+            raise _ApiError(403, 50013, "Missing Permissions")
+        answers = poll.get("answers") or []
+        texts = [answer["poll_media"]["text"] for answer in answers]
+        if not 1 <= len(texts) <= 10 or any(not 1 <= len(text) <= 55 for text in texts):
+            raise _ApiError(400, 50035, "Invalid Form Body: poll.answers")
+        if len(poll["question"]["text"]) > 300 or not 1 <= poll.get("duration", 24) <= 768:
+            raise _ApiError(400, 50035, "Invalid Form Body: poll")
+
+    def _poll_routes(self) -> list[tuple[str, str, Callable[..., web.Response]]]:
+        polls = r"/channels/(\d+)/polls/(\d+)"
+        return [
+            ("GET", polls + r"/answers/(\d+)", self._get_poll_voters),
+            ("POST", polls + r"/expire", self._post_poll_expire),
+        ]
+
+    def _poll_message(self, channel_id: str, message_id: str) -> tuple[FakeMessage, FakePoll]:
+        message = self._channel_message(channel_id, message_id)
+        if message.poll is None:
+            raise _ApiError(404, 10008, "Unknown Message")
+        return message, message.poll
+
+    def _get_poll_voters(
+        self, recorded: RecordedRequest, channel_id: str, message_id: str, answer_id: str
+    ) -> web.Response:
+        """`GET .../polls/{message}/answers/{answer}`: the voters, by id after `after`."""
+        message, poll = self._poll_message(channel_id, message_id)
+        if int(answer_id) not in poll.answer_texts:
+            raise _ApiError(404, 10008, "Unknown answer")
+        recorded.message_id = message.id
+        after = int(recorded.query.get("after", 0))
+        limit = int(recorded.query.get("limit", 25))
+        voters = sorted(user for user in poll.votes.get(int(answer_id), []) if user > after)
+        return _json_response({"users": [self.user_json(user) for user in voters[:limit]]})
+
+    def _post_poll_expire(
+        self, recorded: RecordedRequest, channel_id: str, message_id: str
+    ) -> web.Response:
+        """`POST .../polls/{message}/expire`: end the poll now (its author only)."""
+        message, poll = self._poll_message(channel_id, message_id)
+        if poll.is_finalized:
+            raise _ApiError(400, 520001, "Poll expired")
+        poll.expire()
+        recorded.message_id = message.id
+        return _json_response(self._message_json(message))
+
+
+@dataclass
+class FakePoll:
+    """A poll as Discord keeps it: its answers (ids from 1), who voted for what, and
+    when it ends. Discord finalises a poll once its time is up (or it is expired)."""
+
+    question: str
+    answer_texts: dict[int, str]
+    allow_multiselect: bool
+    expires_at: datetime
+    layout_type: int = 1
+    votes: dict[int, list[int]] = field(default_factory=dict)  # answer id -> user ids
+
+    @classmethod
+    def from_create(cls, payload: dict[str, Any], hour_seconds: float) -> FakePoll:
+        """The poll of a create payload (`duration` in hours, each `hour_seconds` long)."""
+        seconds = float(payload.get("duration", 24)) * hour_seconds
+        return cls(
+            question=payload["question"]["text"],
+            answer_texts={
+                number: answer["poll_media"]["text"]
+                for number, answer in enumerate(payload["answers"], start=1)
+            },
+            allow_multiselect=bool(payload.get("allow_multiselect", False)),
+            expires_at=datetime.now(UTC) + timedelta(seconds=seconds),
+            layout_type=payload.get("layout_type", 1),
+        )
+
+    @property
+    def is_finalized(self) -> bool:
+        """The poll's time is up: its results are final."""
+        return datetime.now(UTC) >= self.expires_at
+
+    def expire(self) -> None:
+        """End the poll now."""
+        self.expires_at = min(self.expires_at, datetime.now(UTC))
+
+    def to_json(self) -> dict[str, Any]:
+        """The poll as a message carries it, with its results (counts) so far."""
+        return {
+            "question": {"text": self.question},
+            "answers": [
+                {"answer_id": number, "poll_media": {"text": text}}
+                for number, text in self.answer_texts.items()
+            ],
+            "expiry": self.expires_at.isoformat(),
+            "allow_multiselect": self.allow_multiselect,
+            "layout_type": self.layout_type,
+            "results": {
+                "is_finalized": self.is_finalized,
+                "answer_counts": [
+                    {"id": number, "count": len(self.votes.get(number, [])), "me_voted": False}
+                    for number in self.answer_texts
+                ],
+            },
+        }
 
 
 class _OverBudget(Exception):

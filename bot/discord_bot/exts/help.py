@@ -39,6 +39,13 @@ Watchlisted titles are never suggested.
 ratings or watchlist CSV (⋯ → Export): what you saw is never suggested again, \
 what you liked guides your picks. `/import erase:True` undoes it.
 
+**Movie night**
+`/movienight with: @bob @carol` blends the tastes of everyone named (you included, \
+up to 10) into picks for the group, then opens a poll (`hours:` 1 to 768, 2 by \
+default). When it ends, the winner is announced. The channel sees whose tastes were \
+blended, never the tastes themselves. Nobody is pinged unless you set `notify:`. \
+`/privacy` keeps you out of other members' movie nights.
+
 **Your tastes**
 • `/tastes` lists them (only you see the list).
 • `/forget taste:` removes one (start typing to pick it), or all of them \

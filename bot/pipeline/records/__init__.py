@@ -8,6 +8,7 @@ The vector store is derived from these records and can always be rebuilt from th
     ├── .suggestions        SuggestionRecords  suggestions.py  suggestions, messages, reactions
     ├── .picks              PickRecords        picks.py        picks, ratings, pick vectors, past
     ├── .library            LibraryRecords     library.py      watchlist, marked watched, imports
+    ├── .nights             NightRecords       nights.py       movie nights, their votes, opt-outs
     └── .schema_version()                      schema.py       MIGRATIONS and `migrate`
     database.py   Database: the connection; every statement runs in `transaction()` or `read()`
     rows.py       the row types handed back (SuggestionRecord, PickRecord, …)
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from bot.pipeline.records.database import Database
 from bot.pipeline.records.library import LibraryRecords
+from bot.pipeline.records.nights import NightMember, NightPick, NightRecord, NightRecords
 from bot.pipeline.records.picks import PickRecords
 from bot.pipeline.records.rows import (
     FeedbackRecord,
@@ -39,6 +41,10 @@ __all__ = [
     "Database",
     "FeedbackRecord",
     "LibraryRecords",
+    "NightMember",
+    "NightPick",
+    "NightRecord",
+    "NightRecords",
     "OpenReply",
     "PickRecord",
     "PickRecords",
@@ -62,6 +68,7 @@ class Records:
         self.suggestions = SuggestionRecords(database)
         self.picks = PickRecords(database)
         self.library = LibraryRecords(database)
+        self.nights = NightRecords(database)
 
     @classmethod
     @asynccontextmanager

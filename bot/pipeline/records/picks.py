@@ -11,7 +11,13 @@ from bot.pipeline.catalogue.lookup import CheckState, Lookup
 from bot.pipeline.domain import PastPick, Rating
 from bot.pipeline.picks import PickDecision, pick_key
 from bot.pipeline.records.database import Database
-from bot.pipeline.records.rows import PickRecord, now, past_pick_from_row, pick_from_row
+from bot.pipeline.records.rows import (
+    VOTE_SOURCE,
+    PickRecord,
+    now,
+    past_pick_from_row,
+    pick_from_row,
+)
 
 # The newest rating row of each pick is its rating.
 _CURRENT_RATINGS = """
@@ -94,6 +100,16 @@ class PickRecords:
                    VALUES (?, ?, ?, ?, ?)""",
                 (pick_id, member_id, source, rating, now()),
             )
+            if source != VOTE_SOURCE:
+                # The member's own word on a film wins over a movie-night vote for it.
+                await transaction.execute(
+                    """DELETE FROM pick_ratings WHERE member_id = ? AND source = ?
+                       AND pick_id IN (
+                           SELECT other.id FROM picks AS other, picks AS rated
+                           WHERE rated.id = ? AND other.member_id = ?
+                             AND (other.key = rated.key OR other.qid = rated.qid))""",
+                    (member_id, VOTE_SOURCE, pick_id, member_id),
+                )
 
     async def unrate_pick(
         self, member_id: str, pick_id: int, source: str, rating: Rating | None = None

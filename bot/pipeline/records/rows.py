@@ -21,6 +21,10 @@ from bot.pipeline.picks import LeftOut
 
 # A taste's `vector_state`: whether its vector is known to be written ('stored'), may not
 # be yet ('pending'), or is being erased ('deleting'). See schema version 2.
+# A movie-night vote is kept as a liked rating from this source; the member's own rating
+# of the film, from any other source, always wins over it.
+VOTE_SOURCE = "vote"
+
 PENDING = "pending"
 STORED = "stored"
 DELETING = "deleting"

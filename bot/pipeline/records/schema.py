@@ -176,6 +176,68 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (entry_id, model)
     );
     """,
+    # 7 (issue 19): movie nights. A night blends several members' tastes into picks the
+    # group votes on in a Discord poll; its deadline is kept here because Discord sends
+    # no event when a poll ends. Each participant gets their own copy of the picks as a
+    # suggestion (`member_suggestion_id`), so the picks count as suggested to them and
+    # their vote rates their own copy. `member_privacy` holds a member's choice not to
+    # be blended into other members' nights.
+    """
+    CREATE TABLE movie_nights (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        asker_id             TEXT    NOT NULL,
+        query                TEXT    NOT NULL,
+        suggestion_id        INTEGER,           -- the asker's suggestion (the streamed one)
+        state                TEXT    NOT NULL
+            CHECK (state IN ('picking', 'no_vote', 'voting', 'decided', 'announced')),
+        channel_id           INTEGER,
+        poll_message_id      INTEGER UNIQUE,
+        deadline             TEXT,              -- ISO 8601 UTC: when the poll ends
+        winner_position      INTEGER,
+        is_tie_broken        INTEGER NOT NULL DEFAULT 0,
+        announcement_id      INTEGER,
+        created_at           TEXT    NOT NULL,
+        decided_at           TEXT
+    );
+    CREATE INDEX movie_nights_due ON movie_nights (state, deadline);
+
+    CREATE TABLE movie_night_members (
+        night_id              INTEGER NOT NULL REFERENCES movie_nights (id),
+        member_id             TEXT    NOT NULL,
+        label                 TEXT    NOT NULL,  -- "Member A": what the prompt called them
+        member_suggestion_id  INTEGER,           -- their copy of the picks
+        PRIMARY KEY (night_id, member_id)
+    );
+    CREATE INDEX movie_night_members_by_member ON movie_night_members (member_id);
+
+    CREATE TABLE movie_night_picks (
+        night_id    INTEGER NOT NULL REFERENCES movie_nights (id),
+        position    INTEGER NOT NULL,  -- 1.., as shown and as the poll's answers
+        title       TEXT    NOT NULL,
+        year        INTEGER,
+        kind        TEXT,
+        reasoning   TEXT    NOT NULL DEFAULT '',  -- already free of anyone's taste text
+        confidence  REAL,
+        key         TEXT    NOT NULL,
+        PRIMARY KEY (night_id, position)
+    );
+
+    -- One row per participant and pick they voted for (a poll allows one choice).
+    CREATE TABLE movie_night_votes (
+        night_id    INTEGER NOT NULL REFERENCES movie_nights (id),
+        member_id   TEXT    NOT NULL,
+        position    INTEGER NOT NULL,
+        created_at  TEXT    NOT NULL,
+        PRIMARY KEY (night_id, member_id, position)
+    );
+    CREATE INDEX movie_night_votes_by_member ON movie_night_votes (member_id);
+
+    CREATE TABLE member_privacy (
+        member_id             TEXT PRIMARY KEY,
+        no_movie_night        INTEGER NOT NULL DEFAULT 0,
+        updated_at            TEXT    NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -3,6 +3,7 @@
 from bot.pipeline.domain import PickDraft, Rating, SuggestionTimings
 from bot.pipeline.picks import LeftOut, PickDecision
 from bot.pipeline.records import Records
+from bot.pipeline.records.rows import VOTE_SOURCE
 
 
 async def suggestion_with_picks(records: Records, member: str = "alice") -> int:
@@ -96,3 +97,26 @@ async def test_erasing_suggestions_removes_only_that_members(records: Records) -
     assert await records.picks.rated_picks("alice", [Rating.LIKED], 10) == []
     assert len(await records.picks.past_picks("bob", 10)) == 2
     assert await records.suggestions.get_suggestion(theirs) is not None
+
+
+async def test_a_members_own_rating_of_a_film_takes_back_their_vote_for_it(
+    records: Records,
+) -> None:
+    # Voted for Arrival at a movie night (kept as a liked rating), then rated another
+    # pick of the same film "not for me": the own rating wins, so the film is no longer
+    # liked anywhere (it would otherwise be both an example and a title to avoid).
+    night_copy = (await records.picks.list_picks("alice", await suggestion_with_picks(records)))[0]
+    own_copy = (await records.picks.list_picks("alice", await suggestion_with_picks(records)))[0]
+    bobs_copy = (
+        await records.picks.list_picks("bob", await suggestion_with_picks(records, "bob"))
+    )[0]
+    await records.picks.rate_pick("alice", night_copy.id, VOTE_SOURCE, Rating.LIKED)
+    await records.picks.rate_pick("bob", bobs_copy.id, VOTE_SOURCE, Rating.LIKED)
+
+    await records.picks.rate_pick("alice", own_copy.id, "choice", Rating.NOT_FOR_ME)
+
+    assert await records.picks.rated_picks("alice", [Rating.LIKED], 10) == []
+    [disliked] = await records.picks.rated_picks("alice", [Rating.NOT_FOR_ME], 10)
+    assert disliked.id == own_copy.id
+    [still_liked] = await records.picks.rated_picks("bob", [Rating.LIKED], 10)
+    assert still_liked.id == bobs_copy.id  # another member's vote is theirs
