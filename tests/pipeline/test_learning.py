@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from bot.errors import InputError
 from bot.pipeline.domain import Rating
 from bot.pipeline.events import Finished, PicksUpdated, Retrieved, SuggestionEvent
+from bot.pipeline.learning import cosine_scores
 from bot.pipeline.picks import LeftOut
 from bot.pipeline.pipeline import Pipeline, open_pipeline
 from bot.settings import Settings
@@ -207,3 +210,11 @@ async def test_forgetting_history_erases_picks_and_ratings_and_learning(
     assert len(await pipeline.past_picks("bob")) == 4
     await collect(pipeline)
     assert "Arrival" not in prompt_of(fake_ollama)
+
+
+def test_cosine_scores_are_each_vectors_similarity_to_the_query() -> None:
+    scores = cosine_scores([1.0, 0.0], [[2.0, 0.0], [0.0, 3.0], [1.0, 1.0], [0.0, 0.0]])
+
+    assert scores == pytest.approx([1.0, 0.0, 1 / math.sqrt(2), 0.0])
+    assert cosine_scores([0.0, 0.0], [[1.0, 0.0]]) == [0.0]
+    assert cosine_scores([1.0, 0.0], []) == []
