@@ -186,8 +186,9 @@ class ShardBuilder:
 
 
 def build(path: Path, dimension: int, source: BinaryIO, parent: int) -> int | None:
-    """The child's side: fill a new shard from `source`; None if the input ends early
-    (the parent died: the folder is left for its next start to remove)."""
+    """The child's side: fill a new shard from `source`. None if the parent is gone before
+    the folder is made; if the input ends early (the parent died) the process exits at
+    once, leaving the folder for the parent's next start to remove."""
     lock_path = builder_lock(path)
     unlocked = lock_path.with_name(f".{lock_path.name}.new")
     with unlocked.open("wb") as lock:
@@ -223,7 +224,10 @@ def build(path: Path, dimension: int, source: BinaryIO, parent: int) -> int | No
                 ]
                 shard.update(edge.UpdateOperation.upsert_points(points))
             written += len(ids)
-        return None
+        # The input ended early: the parent died. Exit here, still holding the lock:
+        # returning would release it first and then drop the shard, whose clean-up can
+        # still write into the folder while a tidy that saw the lock free removes it.
+        os._exit(2)
 
 
 def main() -> None:
