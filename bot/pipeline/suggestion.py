@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from bot.background import BackgroundTasks
 from bot.errors import InputError, SuggestWatchError
 from bot.pipeline.answer import AnswerRun
-from bot.pipeline.catalogue.grounding import Grounding, PickLookups, UnverifiedPicks
+from bot.pipeline.catalogue.grounding import (
+    Grounding,
+    PickLookups,
+    extra_spares,
+    grounding_for,
+)
 from bot.pipeline.domain import MatchedTaste, SuggestionStatus, SuggestionTimings
 from bot.pipeline.events import Failed, Retrieved, SuggestionEvent
 from bot.pipeline.learning import Learning, Lessons
@@ -34,9 +39,6 @@ log = logging.getLogger(__name__)
 MIN_COUNT = 1
 MAX_COUNT = 10
 DEFAULT_COUNT = 4
-# With a catalogue, a pick whose film turns out to be avoided costs a spare.
-AVOIDED_PER_EXTRA_SPARE = 10
-MAX_EXTRA_SPARES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,22 +167,19 @@ class Suggester:
             await lookups.stop()
 
     def _spares(self, lessons: Lessons) -> int:
-        """Picks asked beyond the count: SPARE_PICKS, and with a catalogue one more per
-        AVOIDED_PER_EXTRA_SPARE titles avoided (each may cost a pick), up to MAX_EXTRA_SPARES."""
-        spares = lessons.spares(self._settings.spare_picks)  # more with a crowded library
+        """Picks asked beyond the count: SPARE_PICKS (more with a crowded library), and
+        with a catalogue more again when many titles are avoided."""
+        spares = lessons.spares(self._settings.spare_picks)
         if self._catalogue is None:
             return spares
-        extra = min(MAX_EXTRA_SPARES, lessons.avoided_count // AVOIDED_PER_EXTRA_SPARE)
-        return spares + extra
+        return spares + extra_spares(lessons.avoided_count)
 
     def _grounding(self, lookups: BackgroundTasks, lessons: Lessons) -> Grounding | None:
         """The catalogue's checks for one answer, or None without a catalogue."""
-        if self._catalogue is None:
-            return None
-        return Grounding(
+        return grounding_for(
             self._catalogue,
             lookups,
-            unverified=UnverifiedPicks(self._settings.unverified_picks),
+            unverified=self._settings.unverified_picks,
             avoided_qids=lessons.avoid_films,
         )
 

@@ -52,6 +52,17 @@ class UnverifiedPicks(StrEnum):
     MARK = "mark"  # it stays, marked
 
 
+# With a catalogue, a pick whose film turns out to be avoided costs a spare.
+AVOIDED_PER_EXTRA_SPARE = 10
+MAX_EXTRA_SPARES = 3
+
+
+def extra_spares(avoided: int) -> int:
+    """Picks a grounded answer asks for beyond SPARE_PICKS: one per AVOIDED_PER_EXTRA_SPARE
+    titles avoided (each may cost a pick), up to MAX_EXTRA_SPARES."""
+    return min(MAX_EXTRA_SPARES, avoided // AVOIDED_PER_EXTRA_SPARE)
+
+
 @dataclass(frozen=True, slots=True)
 class PickSeen:
     """One pick of the answer as the selector decided it, for grounding."""
@@ -77,6 +88,21 @@ class Slot:
     def is_checking(self) -> bool:
         """The catalogue has not answered for this pick yet."""
         return self.lookup is None
+
+
+def grounding_for(
+    catalogue: PickLookups | None,
+    tasks: BackgroundTasks,
+    *,
+    unverified: str,
+    avoided_qids: Mapping[str, str],
+) -> Grounding | None:
+    """The catalogue's checks for one answer, or None without a catalogue (CATALOGUE=off)."""
+    if catalogue is None:
+        return None
+    return Grounding(
+        catalogue, tasks, unverified=UnverifiedPicks(unverified), avoided_qids=avoided_qids
+    )
 
 
 class Grounding:

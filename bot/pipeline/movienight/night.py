@@ -20,7 +20,12 @@ from datetime import datetime
 from bot.background import BackgroundTasks
 from bot.errors import InputError
 from bot.pipeline.answer import AnswerRun
-from bot.pipeline.catalogue.grounding import Grounding, PickLookups, UnverifiedPicks
+from bot.pipeline.catalogue.grounding import (
+    Grounding,
+    PickLookups,
+    extra_spares,
+    grounding_for,
+)
 from bot.pipeline.domain import PickDraft, Rating, SuggestionTimings
 from bot.pipeline.events import (
     Failed,
@@ -52,7 +57,6 @@ from bot.pipeline.records import (
     SuggestionRecords,
     TasteRecords,
 )
-from bot.pipeline.suggestion import AVOIDED_PER_EXTRA_SPARE, MAX_EXTRA_SPARES
 from bot.pipeline.text import clean_text
 from bot.settings import Settings
 
@@ -167,12 +171,10 @@ class MovieNights:
 
     def _grounding(self, lookups: BackgroundTasks, blend: Blend) -> Grounding | None:
         """The catalogue's checks for one night's answer, or None without a catalogue."""
-        if self._catalogue is None:
-            return None
-        return Grounding(
+        return grounding_for(
             self._catalogue,
             lookups,
-            unverified=UnverifiedPicks(self._settings.unverified_picks),
+            unverified=self._settings.unverified_picks,
             avoided_qids=blend.avoid_films,
         )
 
@@ -181,8 +183,7 @@ class MovieNights:
         many titles are avoided: each may cost a pick)."""
         if self._catalogue is None:
             return self._settings.spare_picks
-        extra = min(MAX_EXTRA_SPARES, len(blend.avoid) // AVOIDED_PER_EXTRA_SPARE)
-        return self._settings.spare_picks + extra
+        return self._settings.spare_picks + extra_spares(len(blend.avoid))
 
     async def prompt_for(
         self, plan: NightPlan, query: str, count: int
