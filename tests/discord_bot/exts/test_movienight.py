@@ -374,3 +374,27 @@ async def until_recorded(harness: Harness, votes: list[tuple[str, int]]) -> None
             return
         assert asyncio.get_running_loop().time() < deadline, night
         await asyncio.sleep(RECHECK_SECONDS)
+
+
+async def test_anyone_in_the_channel_saves_a_nights_pick_to_their_own_watchlist(
+    harness: Harness,
+) -> None:
+    await with_tastes(harness, ALICE, BOB)
+    interaction = await movienight(harness, BOB)
+    await harness.fake.wait_for(lambda: "Vote in the poll" in harness.answer_of(interaction))
+    reply = harness.fake.original(interaction.token)
+    assert reply is not None
+    [save] = await harness.fake.wait_for(
+        lambda: [cid for cid in reply.custom_ids if cid.startswith("watchlist:save:")]
+    )
+    menu = reply.select_menu(save)
+    assert menu is not None
+    assert menu["options"][0]["label"] == "1. Arrival (2016)"
+
+    chosen = await harness.fake.dispatch_select(reply.id, save, ["1"], user_id=CAROL)
+    answer = await harness.fake.wait_for(lambda: harness.fake.original(chosen.token))
+
+    assert "Saved **Arrival (2016)** to your watchlist" in answer.content
+    carols = await harness.pipeline.library.watchlist_page(str(CAROL))
+    assert [entry.title for entry in carols.entries] == ["Arrival"]
+    assert (await harness.pipeline.library.watchlist_page(str(BOB))).entries == ()

@@ -26,6 +26,7 @@ from bot.discord_bot import NO_PINGS
 from bot.discord_bot import layout as say
 from bot.discord_bot.client import SuggestWatchBot
 from bot.discord_bot.error_handler import describe_error, log_fault
+from bot.discord_bot.exts.library import save_view
 from bot.discord_bot.exts.movienight._vote import (
     POLL_NOT_ALLOWED,
     SeenButton,
@@ -231,13 +232,16 @@ class MovieNight(commands.Cog):
             await reply.finish(say.BROKEN)
             await links.close_reply()
             raise fault  # to the central handler
+        keep: discord.ui.View | None = None
         if generation.cancelled() or shown.is_stopped:
             shown.footer = say.RESTARTING if self._is_shutting_down else say.STOPPED
         elif shown.finished is not None and shown.finished.picks and shown.night_id is not None:
             await self._send_cards(delivery, shown.finished)
             vote = await self._open_vote(interaction, plan, shown, hours, notify)
             shown.footer = "\n".join(line for line in (shown.footer, vote) if line)
-        await reply.finish(shown.footer)
+            # Anyone in the channel can keep a night's pick for later, as with /suggest.
+            keep = save_view(shown.finished.suggestion_id, shown.finished.picks)
+        await reply.finish(shown.footer, keep)
         await links.close_reply()
 
     async def _generate(
