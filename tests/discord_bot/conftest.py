@@ -27,6 +27,7 @@ from bot.pipeline.records import Records
 from bot.settings import DiscordSettings
 from tests.fakes.discord_server import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.ollama_server import DEFAULT_PICKS, FakeOllama
+from tests.fakes.wikidata_server import FakeWikidata
 
 EDIT_INTERVAL = 0.2  # the smallest STREAM_EDIT_INTERVAL the settings allow
 # Discord's write budget (5 writes in any 5 s) scaled down with the interval, on both
@@ -134,6 +135,25 @@ def track_completion(bot: SuggestWatchBot, completed: set[int]) -> None:
         completed.add(interaction.id)
 
     bot.tree.on_error = on_error  # type: ignore[method-assign]
+
+
+def grounded_settings(
+    ollama: FakeOllama,
+    fake: FakeDiscord,
+    wikidata: FakeWikidata,
+    data_dir: Path,
+    **overrides: Any,
+) -> DiscordSettings:
+    """Settings with the film catalogue on, pointed at the fake Wikidata."""
+    return make_settings(
+        ollama,
+        fake,
+        data_dir,
+        catalogue="wikidata",
+        wikidata_api_url=wikidata.api_url,
+        catalogue_contact="owner@example.org",
+        **overrides,
+    )
 
 
 @asynccontextmanager

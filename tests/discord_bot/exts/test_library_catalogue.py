@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.discord_bot.exts.library import SAVE_CUSTOM_ID
-from tests.discord_bot.conftest import ALICE, Harness, make_settings, running_bot
+from tests.discord_bot.conftest import ALICE, Harness, grounded_settings, running_bot
 from tests.discord_bot.exts.test_library import choose, choose_title, import_file
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.exports import letterboxd_row, letterboxd_zip
@@ -21,14 +21,7 @@ from tests.fakes.wikidata_server import FakeWikidata
 async def harness(
     fake_discord: FakeDiscord, fake_ollama: FakeOllama, fake_wikidata: FakeWikidata, tmp_path: Path
 ) -> AsyncIterator[Harness]:
-    settings = make_settings(
-        fake_ollama,
-        fake_discord,
-        tmp_path / "data",
-        catalogue="wikidata",
-        wikidata_api_url=fake_wikidata.api_url,
-        catalogue_contact="owner@example.org",
-    )
+    settings = grounded_settings(fake_ollama, fake_discord, fake_wikidata, tmp_path / "data")
     async with running_bot(fake_discord, fake_ollama, settings) as running:
         yield running
 

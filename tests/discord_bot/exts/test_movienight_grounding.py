@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.discord_bot.conftest import ALICE, BOB, Harness, make_settings, running_bot
+from tests.discord_bot.conftest import (
+    ALICE,
+    BOB,
+    Harness,
+    grounded_settings,
+    running_bot,
+)
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.ollama_server import DEFAULT_PICKS, FakeOllama
 from tests.fakes.wikidata_server import FakeWikidata
@@ -20,14 +26,8 @@ INVENTED = {**DEFAULT_PICKS[0], "title": "Zorblax Rising", "year": 2001}
 async def harness(
     fake_discord: FakeDiscord, fake_ollama: FakeOllama, fake_wikidata: FakeWikidata, tmp_path: Path
 ) -> AsyncIterator[Harness]:
-    settings = make_settings(
-        fake_ollama,
-        fake_discord,
-        tmp_path / "data",
-        catalogue="wikidata",
-        wikidata_api_url=fake_wikidata.api_url,
-        catalogue_contact="owner@example.org",
-        catalogue_deadline=1.0,
+    settings = grounded_settings(
+        fake_ollama, fake_discord, fake_wikidata, tmp_path / "data", catalogue_deadline=1.0
     )
     async with running_bot(fake_discord, fake_ollama, settings) as running:
         yield running

@@ -11,7 +11,14 @@ import pytest
 
 from bot.pipeline.catalogue import user_agent
 from bot.pipeline.domain import Rating
-from tests.discord_bot.conftest import ALICE, Harness, make_settings, open_records, running_bot
+from tests.discord_bot.conftest import (
+    ALICE,
+    Harness,
+    grounded_settings,
+    make_settings,
+    open_records,
+    running_bot,
+)
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.ollama_server import DEFAULT_PICKS, MORE_PICKS, FakeOllama
 from tests.fakes.wikidata_server import FakeWikidata, Fault, FaultKind, unused_port
@@ -23,14 +30,8 @@ INVENTED = {**DEFAULT_PICKS[0], "title": "Zorblax Rising", "year": 2001}
 async def harness(
     fake_discord: FakeDiscord, fake_ollama: FakeOllama, fake_wikidata: FakeWikidata, tmp_path: Path
 ) -> AsyncIterator[Harness]:
-    settings = make_settings(
-        fake_ollama,
-        fake_discord,
-        tmp_path / "data",
-        catalogue="wikidata",
-        wikidata_api_url=fake_wikidata.api_url,
-        catalogue_contact="owner@example.org",
-        catalogue_deadline=1.0,
+    settings = grounded_settings(
+        fake_ollama, fake_discord, fake_wikidata, tmp_path / "data", catalogue_deadline=1.0
     )
     async with running_bot(fake_discord, fake_ollama, settings) as running:
         yield running
@@ -116,13 +117,11 @@ async def test_a_catalogue_that_is_down_shows_not_checked(
 async def test_a_second_suggestion_with_the_same_titles_asks_the_catalogue_nothing(
     fake_discord: FakeDiscord, fake_ollama: FakeOllama, fake_wikidata: FakeWikidata, tmp_path: Path
 ) -> None:
-    settings = make_settings(
+    settings = grounded_settings(
         fake_ollama,
         fake_discord,
+        fake_wikidata,
         tmp_path / "data",
-        catalogue="wikidata",
-        wikidata_api_url=fake_wikidata.api_url,
-        catalogue_contact="owner@example.org",
         no_repeat_window=0,  # the same titles again
     )
     async with running_bot(fake_discord, fake_ollama, settings) as harness:
