@@ -1,7 +1,6 @@
 """The terminal front end, in-process and as a real `python -m bot.cli` process."""
 
 import asyncio
-import io
 import os
 import signal
 import sys
@@ -15,14 +14,13 @@ from bot.cli import (
     EXIT_FAILED,
     EXIT_OK,
     build_parser,
-    check_arguments,
-    run,
     verbs,
 )
 from bot.pipeline import data_dir
 from bot.pipeline.domain import SuggestionStatus
 from bot.pipeline.records import Records, SuggestionRecord
 from bot.settings import Settings
+from tests.cli.session import Session
 from tests.fakes.ollama_server import (
     DEFAULT_ANSWER,
     DEFAULT_PICKS,
@@ -34,25 +32,6 @@ from tests.fakes.ollama_server import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-class Session:
-    """Runs CLI commands in-process against one DATA_DIR and keeps what they printed."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.out = ""
-        self.err = ""
-
-    async def __call__(self, *argv: str, stdin: str = "") -> int:
-        out, err = io.StringIO(), io.StringIO()
-        if error := check_arguments(argv):  # what `main` does first
-            self.out, self.err = "", error + "\n"
-            return EXIT_FAILED
-        args = build_parser().parse_args(list(argv))
-        code = await run(args, self.settings, out, err, io.StringIO(stdin))
-        self.out, self.err = out.getvalue(), err.getvalue()
-        return code
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from pathlib import Path
 from bot.cli import EXIT_FAILED, EXIT_OK
 from bot.pipeline.pipeline import open_pipeline
 from bot.settings import Settings
+from tests.cli.session import Session
 from tests.fakes.ollama_server import FakeOllama
-from tests.test_cli import Session, cli_env, run_process
+from tests.test_cli import cli_env, run_process
 
 
 def session(fake: FakeOllama, data_dir: Path, **settings: str) -> Session:

@@ -12,9 +12,9 @@ import pytest
 from bot.cli import EXIT_OK, build_parser, run
 from bot.pipeline.catalogue import user_agent
 from bot.settings import Settings
+from tests.cli.session import Session
 from tests.fakes.ollama_server import DEFAULT_PICKS, MORE_PICKS, FakeOllama
 from tests.fakes.wikidata_server import FakeWikidata, Fault, FaultKind, unused_port
-from tests.test_cli import Session
 
 INVENTED = {**DEFAULT_PICKS[0], "title": "Zorblax Rising", "year": 2001}
 

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_FAILED, EXIT_OK, build_parser, check_arguments, run
+from bot.cli import EXIT_OK
 from bot.settings import Settings
+from tests.cli.session import Session
 from tests.fakes.ollama_server import DEFAULT_ANSWER, DEFAULT_PICKS, unused_port
 from tests.fakes.openai_server import FakeOpenAI, Fault, FaultKind, FormatSupport, Quirks
 
 KEY = "sk-cli-key"
-
-
-class Session:
-    """Runs CLI commands in-process against one DATA_DIR and keeps what they printed."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.out = ""
-        self.err = ""
-
-    async def __call__(self, *argv: str) -> int:
-        out, err = io.StringIO(), io.StringIO()
-        if error := check_arguments(argv):  # what `main` does first
-            self.out, self.err = "", error + "\n"
-            return EXIT_FAILED
-        args = build_parser().parse_args(list(argv))
-        code = await run(args, self.settings, out, err, io.StringIO())
-        self.out, self.err = out.getvalue(), err.getvalue()
-        return code
 
 
 @pytest.fixture

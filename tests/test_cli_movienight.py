@@ -9,8 +9,8 @@ import pytest
 from bot.cli import EXIT_FAILED, EXIT_OK
 from bot.pipeline.movienight.privacy import word_runs
 from bot.settings import Settings
+from tests.cli.session import Session
 from tests.fakes.ollama_server import DEFAULT_PICKS, FakeOllama
-from tests.test_cli import Session
 
 TASTES = {
     "alice": "slow thoughtful science fiction with big ideas about language",

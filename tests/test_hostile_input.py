@@ -17,10 +17,10 @@ import pytest
 
 from bot.discord_bot import escaped
 from bot.settings import Settings
+from tests.cli.session import Session
 from tests.discord_bot.conftest import ALICE, Harness, make_settings, running_bot
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.ollama_server import FakeOllama
-from tests.test_cli import Session
 
 
 @dataclass(frozen=True)

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_FAILED, EXIT_OK, build_parser, run
+from bot.cli import EXIT_FAILED, EXIT_OK
 from bot.settings import Settings
+from tests.cli.session import Session
 from tests.fakes.exports import imdb_csv, imdb_row, letterboxd_row, letterboxd_zip
 from tests.fakes.ollama_server import DEFAULT_PICKS, MORE_PICKS, FakeOllama
 from tests.fakes.wikidata_server import FakeWikidata
-
-
-class Session:
-    """Runs CLI commands in-process against one DATA_DIR and keeps what they printed."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.out = ""
-        self.err = ""
-
-    async def __call__(self, *argv: str, stdin: str = "") -> int:
-        out, err = io.StringIO(), io.StringIO()
-        args = build_parser().parse_args(list(argv))
-        code = await run(args, self.settings, out, err, io.StringIO(stdin))
-        self.out, self.err = out.getvalue(), err.getvalue()
-        return code
 
 
 def settings_for(fake_ollama: FakeOllama, tmp_path: Path, **overrides: object) -> Settings:
