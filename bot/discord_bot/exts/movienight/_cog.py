@@ -37,7 +37,7 @@ from bot.discord_bot.exts.movienight._vote import (
 )
 from bot.discord_bot.exts.suggest import ChannelWindows, GenerationSlots, Suggest
 from bot.discord_bot.exts.suggest._delivery import MessageLinks, ReplyDelivery
-from bot.discord_bot.exts.suggest._views import StopButton
+from bot.discord_bot.exts.suggest._views import wait_with_stop_button
 from bot.discord_bot.film_cards import film_cards
 from bot.discord_bot.streaming import StreamedReply
 from bot.errors import InputError, QueueTimeout, SuggestWatchError
@@ -219,15 +219,7 @@ class MovieNight(commands.Cog):
         shown = NightShown()
         generating = self._generate(reply, links, shown, plan, query, count, slots)
         generation = self._tasks.start(generating, name=f"/movienight of {plan.asker_id}")
-        stop = StopButton(interaction.user.id, on_stop=generation.cancel)
-        reply.set_view(stop)
-        try:
-            await asyncio.wait({generation})
-        finally:
-            if not generation.done():  # this handler itself is cancelled
-                generation.cancel()
-                await reply.abandon()
-        stop.stop()
+        await wait_with_stop_button(generation, reply, interaction.user.id)
         if not generation.cancelled() and (fault := generation.exception()) is not None:
             await reply.finish(say.BROKEN)
             await links.close_reply()

@@ -20,7 +20,7 @@ from bot.discord_bot.exts.library import save_view
 from bot.discord_bot.exts.suggest._delivery import ChannelWindows, MessageLinks, ReplyDelivery
 from bot.discord_bot.exts.suggest._left_open import finish_replies_left_open
 from bot.discord_bot.exts.suggest._slots import GenerationSlots
-from bot.discord_bot.exts.suggest._views import ExpiredStop, StopButton
+from bot.discord_bot.exts.suggest._views import ExpiredStop, wait_with_stop_button
 from bot.discord_bot.film_cards import film_cards
 from bot.discord_bot.reactions import RATING_EMOJIS, rate_by_reaction
 from bot.discord_bot.streaming import StreamedReply
@@ -169,15 +169,7 @@ class Suggest(commands.Cog):
         self, interaction: discord.Interaction, reply: Reply, generation: asyncio.Task[Ending]
     ) -> Ending:
         """Wait for the generation, with a Stop button under the reply meanwhile."""
-        stop = StopButton(interaction.user.id, on_stop=generation.cancel)
-        reply.set_view(stop)
-        try:
-            await asyncio.wait({generation})
-        finally:
-            if not generation.done():  # this handler itself is cancelled
-                generation.cancel()
-                await reply.abandon()
-        stop.stop()
+        await wait_with_stop_button(generation, reply, interaction.user.id)
         # Cancelled before it ever ran (a shutdown at once): stopped, with nothing shown.
         return Ending(is_stopped=True) if generation.cancelled() else generation.result()
 

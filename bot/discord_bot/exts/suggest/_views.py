@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import discord
 
 from bot.discord_bot import NO_PINGS
 from bot.discord_bot import layout as say
 from bot.discord_bot.error_handler import handle_command_error
-from bot.discord_bot.streaming import MESSAGE_LIMIT, STILL_WRITING_MARK
+from bot.discord_bot.streaming import MESSAGE_LIMIT, STILL_WRITING_MARK, StreamedReply
 
 # Fixed, so a Stop button left on an answer by a restart still reaches `ExpiredStop`.
 STOP_CUSTOM_ID = "suggest:stop"
@@ -81,3 +83,19 @@ class ExpiredStop(discord.ui.View):
             view=None,
             allowed_mentions=NO_PINGS,
         )
+
+
+async def wait_with_stop_button(
+    generation: asyncio.Task[Any], reply: StreamedReply[discord.Message], owner_id: int
+) -> None:
+    """Wait for `generation` with a Stop button (for `owner_id`) under the reply. If this
+    wait is itself cancelled, the generation is cancelled and the reply abandoned."""
+    stop = StopButton(owner_id, on_stop=generation.cancel)
+    reply.set_view(stop)
+    try:
+        await asyncio.wait({generation})
+    finally:
+        if not generation.done():  # the waiting handler itself is cancelled
+            generation.cancel()
+            await reply.abandon()
+    stop.stop()
